@@ -1,0 +1,35 @@
+# openevent's everyday commands. On a fresh machine, `make run` sets up and serves the app on its
+# embedded defaults; `make test` runs the test suite. Both create the virtualenv on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Editable installs of the core and of every first-party plugin, with their test extras.
+PACKAGES := -e '.[testing]'
+
+.PHONY: run test lint format clean
+
+run: $(VENV)/.installed
+	mkdir -p var
+	$(BIN)/openevent db upgrade development.ini
+	$(BIN)/pserve development.ini
+
+test: $(VENV)/.installed
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(PACKAGES)
+	touch $@
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

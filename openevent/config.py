@@ -1,0 +1,21 @@
+"""``configure(settings)``: the one place where the application is assembled.
+
+pserve (through :func:`openevent.main`), the worker, the CLI and the tests all build the app here,
+so they all see the same settings, database wiring and routes.
+"""
+
+from pyramid.config import Configurator
+
+from openevent.settings import load_settings
+
+
+def configure(settings) -> Configurator:
+    """Return a Configurator with every openevent feature included and committed."""
+    config = Configurator(settings=load_settings(settings))
+    # Engine, session factory, request.dbsession, pyramid_tm and pyramid_retry. First, because
+    # every later feature may query the database.
+    config.include(".db")
+    # GET /healthz for load balancers and operators.
+    config.include(".health")
+    config.commit()
+    return config

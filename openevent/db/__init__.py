@@ -1,0 +1,36 @@
+"""Database wiring: engine, session factory and ``request.dbsession`` under pyramid_tm."""
+
+from openevent.db.meta import Base
+from openevent.db.session import get_engine, get_session_factory, get_tm_session, transaction_scope
+from openevent.db.types import NaiveDatetimeError, UTCDateTime, utcnow
+
+__all__ = [
+    "Base",
+    "NaiveDatetimeError",
+    "UTCDateTime",
+    "get_engine",
+    "get_session_factory",
+    "get_tm_session",
+    "transaction_scope",
+    "utcnow",
+]
+
+
+def _dbsession(request):
+    return get_tm_session(request.registry["dbsession_factory"], request.tm, request)
+
+
+def includeme(config):
+    """Register the engine, the session factory and ``request.dbsession``."""
+    settings = config.get_settings()
+    # Explicit mode: touching request.tm outside a begun transaction is an error, not a
+    # silently created transaction.
+    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
+    settings.setdefault("retry.attempts", 3)
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+
+    engine = get_engine(settings)
+    config.registry["dbengine"] = engine
+    config.registry["dbsession_factory"] = get_session_factory(engine)
+    config.add_request_method(_dbsession, "dbsession", reify=True)

@@ -1,0 +1,62 @@
+"""Alembic, as openevent uses it: one config builder for the CLI, the tests and /healthz."""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, column, inspect, select, table
+
+from openevent.settings import load_settings
+
+VERSION_TABLE = "alembic_version"
+
+
+def script_location() -> str:
+    """The folder holding env.py and versions/, in a checkout or an installed distribution.
+
+    setup.py installs the repository's alembic/ folder as openevent/alembic; in a checkout (and
+    an editable install) it stays beside the package.
+    """
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "alembic"
+    return str(installed if installed.is_dir() else package.parent / "alembic")
+
+
+def alembic_config(
+    settings: Mapping[str, Any],
+    config_file: str | None = None,
+    connection: Connection | None = None,
+) -> Config:
+    """An alembic ``Config`` for the app's ``settings``.
+
+    ``env.py`` takes the database from ``settings`` (raw ini strings or already typed), or runs
+    on ``connection`` when one is given, as the tests do.
+    """
+    config = Config(config_file) if config_file else Config()
+    config.set_main_option("script_location", script_location())
+    config.attributes["settings"] = load_settings(settings)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def script_directory(settings: Mapping[str, Any]) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(settings))
+
+
+def expected_heads(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The revisions this code expects the database to be at."""
+    return tuple(sorted(script_directory(settings).get_heads()))
+
+
+def current_heads(connection: Connection) -> tuple[str, ...]:
+    """The revisions the database is at (empty for a database never migrated).
+
+    Read straight from alembic's table: a MigrationContext would log on every /healthz probe.
+    """
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return ()
+    rows = connection.execute(select(column("version_num")).select_from(table(VERSION_TABLE)))
+    return tuple(sorted(rows.scalars()))

@@ -1,0 +1,87 @@
+"""Engines and transactional sessions, for requests and for code outside requests."""
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import transaction
+import zope.sqlalchemy
+from sqlalchemy import Engine, engine_from_config, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def database_url(url: str) -> URL:
+    """Parse ``url``, choosing psycopg2 where a PostgreSQL URL names no driver.
+
+    SQLAlchemy 2.1 would pick psycopg 3 for a bare ``postgresql://``; openevent ships psycopg2.
+    """
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
+def get_engine(settings: Mapping[str, Any]) -> Engine:
+    """Create the engine from the ``sqlalchemy.*`` settings."""
+    url = database_url(settings["sqlalchemy.url"])
+    options: dict[str, Any] = {"pool_pre_ping": True, "url": url}
+    if url.get_backend_name() == "postgresql":
+        options["pool_size"] = settings["openevent.db.pool_size"]
+    engine = engine_from_config(settings, prefix="sqlalchemy.", **options)
+    if url.get_backend_name() == "sqlite":
+        _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
+    return engine
+
+
+def _configure_sqlite(engine: Engine, in_memory: bool) -> None:
+    """Make SQLite enforce foreign keys and honour SAVEPOINT and transactional DDL."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        # The sqlite3 module's own transaction handling breaks SAVEPOINT; let SQLAlchemy
+        # emit BEGIN itself (see "Serializable isolation / Savepoints" in SQLAlchemy's docs).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        if not in_memory:
+            # Readers do not block the writer: the web threads and the in-process worker share
+            # the file.
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def get_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``."""
+    return sessionmaker(bind=engine)
+
+
+def get_tm_session(
+    session_factory: sessionmaker[Session],
+    transaction_manager: transaction.TransactionManager,
+    request=None,
+) -> Session:
+    """A session joined to ``transaction_manager``: committed or aborted with it, never by hand.
+
+    ``request`` (if any) is kept in ``session.info`` so listeners can tell who acts.
+    """
+    dbsession = session_factory(info={"request": request})
+    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    return dbsession
+
+
+@contextmanager
+def transaction_scope(registry) -> Iterator[Session]:
+    """A session in its own transaction, for scripts and jobs: commits on success, aborts on error.
+
+    ``registry`` is the application's registry (from ``configure()`` or ``bootstrap()``), so the
+    session comes from the same factory, and follows the same rules, as a request's.
+    """
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        yield get_tm_session(registry["dbsession_factory"], manager)

@@ -1,0 +1,29 @@
+"""The data model. Importing this package registers every core table on ``Base.metadata``."""
+
+from openevent.models.event import Event, EventRole, EventState, EventType, Role
+from openevent.models.program import (
+    Microlocation,
+    Session,
+    SessionState,
+    Speaker,
+    Track,
+    session_speakers,
+)
+from openevent.models.ticket import Ticket
+from openevent.models.user import User
+
+__all__ = [
+    "Event",
+    "EventRole",
+    "EventState",
+    "EventType",
+    "Microlocation",
+    "Role",
+    "Session",
+    "SessionState",
+    "Speaker",
+    "Ticket",
+    "Track",
+    "User",
+    "session_speakers",
+]

@@ -1,0 +1,110 @@
+"""An event's program: sessions, speakers, tracks and rooms (microlocations)."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from openevent.db.meta import Base
+from openevent.models.event import Event
+from openevent.models.mixins import SoftDeleteMixin, TimestampsMixin
+
+
+class SessionState(enum.StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+    WITHDRAWN = "withdrawn"
+
+
+session_speakers = Table(
+    "session_speakers",
+    Base.metadata,
+    Column("session_id", ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("speaker_id", ForeignKey("speakers.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Track(TimestampsMixin, Base):
+    """A thematic strand of the program, shown in its colour."""
+
+    __tablename__ = "tracks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    color: Mapped[str | None] = mapped_column(String(7))
+
+    event: Mapped[Event] = relationship()
+
+
+class Microlocation(TimestampsMixin, Base):
+    """A room or stage; ``position`` orders the rooms in a schedule."""
+
+    __tablename__ = "microlocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(default=0)
+
+    event: Mapped[Event] = relationship()
+
+
+class Speaker(TimestampsMixin, SoftDeleteMixin, Base):
+    """A person speaking at an event."""
+
+    __tablename__ = "speakers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    photo_url: Mapped[str | None] = mapped_column(String(2048))
+    organisation: Mapped[str | None] = mapped_column(String(255))
+    bio: Mapped[str | None] = mapped_column(Text)
+    website: Mapped[str | None] = mapped_column(String(2048))
+    twitter: Mapped[str | None] = mapped_column(String(2048))
+    github: Mapped[str | None] = mapped_column(String(2048))
+    linkedin: Mapped[str | None] = mapped_column(String(2048))
+
+    event: Mapped[Event] = relationship()
+    sessions: Mapped[list["Session"]] = relationship(
+        secondary=session_speakers, back_populates="speakers"
+    )
+
+
+class Session(TimestampsMixin, SoftDeleteMixin, Base):
+    """A talk, workshop or other slot of the program."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    subtitle: Mapped[str | None] = mapped_column(String(255))
+    short_abstract: Mapped[str | None] = mapped_column(Text)
+    long_abstract: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(35))
+    level: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[SessionState] = mapped_column(default=SessionState.DRAFT)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    track_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tracks.id", ondelete="SET NULL"), index=True
+    )
+    microlocation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("microlocations.id", ondelete="SET NULL"), index=True
+    )
+
+    event: Mapped[Event] = relationship()
+    track: Mapped[Track | None] = relationship()
+    microlocation: Mapped[Microlocation | None] = relationship()
+    speakers: Mapped[list[Speaker]] = relationship(
+        secondary=session_speakers, back_populates="sessions"
+    )

@@ -1,0 +1,199 @@
+"""Typed settings, declared once, read from the ini file with environment overrides.
+
+Every setting openevent reads is declared in ``SETTINGS`` with its type, default and the
+environment variable that overrides the ini value. :func:`load_settings` turns the raw strings
+from paste-deploy into typed values and stops start-up with a :class:`SettingsError` naming the
+first bad key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+_REQUIRED = object()
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the key."""
+
+
+def as_bool(value: str) -> bool:
+    """Parse the usual ini spellings of a boolean."""
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def as_list(value: str) -> list[str]:
+    """Split on commas and whitespace, dropping empty items."""
+    return value.replace(",", " ").split()
+
+
+def as_positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("expected a positive whole number")
+    return number
+
+
+def as_database_url(value: str) -> str:
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("expected a database URL such as postgresql://user@host/db") from None
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ValueError("only sqlite and postgresql databases are supported")
+    return value
+
+
+def as_broker_url(value: str) -> str:
+    if value == "stub" or value.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+        return value
+    raise ValueError("expected stub, redis://... or amqp://...")
+
+
+def as_storage_backend(value: str) -> str:
+    if value not in {"local", "gcs", "memory"}:
+        raise ValueError("expected one of local, gcs, memory")
+    return value
+
+
+def as_secret(value: str) -> str:
+    if len(value) < 16:
+        raise ValueError("must be at least 16 characters long")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting: ini key, parser, default and environment override."""
+
+    key: str
+    parse: Callable[[str], Any]
+    default: Any = _REQUIRED
+    env: str | None = None
+    help: str = ""
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "sqlalchemy.url",
+        as_database_url,
+        env="OPENEVENT_DATABASE_URL",
+        help="database URL (sqlite:///... or postgresql://...)",
+    ),
+    Setting(
+        "openevent.secret",
+        as_secret,
+        env="OPENEVENT_SECRET",
+        help="secret used to sign tokens; at least 16 characters",
+    ),
+    Setting(
+        "openevent.broker_url",
+        as_broker_url,
+        default="stub",
+        env="OPENEVENT_BROKER_URL",
+        help="job broker: stub (in memory), redis://... or amqp://...",
+    ),
+    Setting(
+        "openevent.jobs.in_process_worker",
+        as_bool,
+        default=False,
+        env="OPENEVENT_IN_PROCESS_WORKER",
+        help="run a job worker thread inside the web process (development only)",
+    ),
+    Setting(
+        "openevent.storage",
+        as_storage_backend,
+        default="local",
+        env="OPENEVENT_STORAGE",
+        help="file storage backend: local, gcs or memory",
+    ),
+    Setting(
+        "openevent.storage.local_path",
+        str,
+        default="var/files",
+        env="OPENEVENT_STORAGE_LOCAL_PATH",
+        help="folder for the local storage backend",
+    ),
+    Setting(
+        "openevent.storage.gcs_bucket",
+        str,
+        default="",
+        env="OPENEVENT_STORAGE_GCS_BUCKET",
+        help="Google Cloud Storage bucket for the gcs storage backend",
+    ),
+    Setting(
+        "openevent.db.pool_size",
+        as_positive_int,
+        default=5,
+        env="OPENEVENT_DB_POOL_SIZE",
+        help="database connections kept open per process (PostgreSQL)",
+    ),
+    Setting(
+        "openevent.db.statement_timeout_ms",
+        as_positive_int,
+        default=30_000,
+        env="OPENEVENT_DB_STATEMENT_TIMEOUT_MS",
+        help="PostgreSQL statement_timeout for migrations, in milliseconds",
+    ),
+    Setting(
+        "openevent.db.lock_timeout_ms",
+        as_positive_int,
+        default=5_000,
+        env="OPENEVENT_DB_LOCK_TIMEOUT_MS",
+        help="PostgreSQL lock_timeout for migrations, in milliseconds",
+    ),
+)
+
+
+def _checked(settings: Mapping[str, Any]) -> None:
+    storage = settings["openevent.storage"]
+    if storage == "gcs" and not settings["openevent.storage.gcs_bucket"]:
+        raise SettingsError(
+            "openevent.storage.gcs_bucket: required when openevent.storage = gcs"
+            " (or set OPENEVENT_STORAGE_GCS_BUCKET)"
+        )
+
+
+def load_settings(
+    raw: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return ``raw`` with every declared setting parsed; environment variables win.
+
+    Undeclared keys (``pyramid.*``, ``tm.*``, plugin settings) pass through unchanged, so the
+    result can be handed to the Configurator as it is.
+    """
+    environ = os.environ if environ is None else environ
+    settings = dict(raw)
+    for setting in SETTINGS:
+        source = f"environment variable {setting.env}"
+        value = environ.get(setting.env) if setting.env else None
+        if value is None:
+            value = raw.get(setting.key)
+            source = "ini"
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if setting.default is _REQUIRED:
+                where = f" (or set {setting.env})" if setting.env else ""
+                raise SettingsError(f"{setting.key}: required, {setting.help}{where}")
+            settings[setting.key] = setting.default
+            continue
+        if not isinstance(value, str):
+            # Already typed, as when a test or a script passes Python values.
+            settings[setting.key] = value
+            continue
+        try:
+            settings[setting.key] = setting.parse(value.strip())
+        except ValueError as exc:
+            raise SettingsError(f"{setting.key}: {exc} (got {value!r} from {source})") from None
+    _checked(settings)
+    return settings

@@ -1,0 +1,223 @@
+"""pytest fixtures for openevent and for plugins' test suites (a pytest plugin).
+
+Installed with openevent (entry point ``pytest11``), so any test suite gets these fixtures:
+
+- ``app_settings``: settings for a test app. SQLite in a temporary folder by default; a fresh
+  PostgreSQL database when ``OPENEVENT_TEST_DATABASE_URL`` is set (created at the start of the
+  run, dropped at the end). Override it in a conftest.py to add a plugin's settings.
+- ``empty_database_url``: a database of the test's own, never migrated.
+- ``app_config`` / ``wsgi_app``: the app, built once per run by ``configure()``, its schema made
+  by the real migrations.
+- ``db_connection``: each test runs inside a database transaction rolled back at its end. The
+  app's sessions join it through savepoints, so a request commits or aborts as it would in
+  production (after-commit hooks run) and the next test still starts from an empty database.
+- ``tm`` / ``dbsession``: a session for the test's own set-up and checks. ``dbsession.flush()``
+  before a request makes rows visible to it; ``dbsession.expire_all()`` after it shows its writes.
+- ``testapp``: a ``webtest.TestApp`` around the app.
+- ``count_statements``: a context manager listing the SQL statements run inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import transaction
+from alembic import command
+from sqlalchemy import create_engine, event, func, select
+from transaction.interfaces import NoTransaction
+
+from openevent.config import configure
+from openevent.db import get_tm_session
+from openevent.db.migrations import alembic_config
+from openevent.db.session import database_url
+from openevent.models import Event, EventRole, Role, Session, Speaker, Ticket, User
+
+TEST_DATABASE_ENV = "OPENEVENT_TEST_DATABASE_URL"
+# Statements that only manage the per-test transaction; they are not the code's own work.
+_TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
+
+
+@contextmanager
+def _new_database(make_sqlite_path) -> Iterator[str]:
+    admin_url = os.environ.get(TEST_DATABASE_ENV)
+    if not admin_url:
+        yield f"sqlite:///{make_sqlite_path()}"
+        return
+    url = database_url(admin_url)
+    name = f"openevent_test_{secrets.token_hex(6)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def test_database_url(tmp_path_factory) -> Iterator[str]:
+    """This run's database: a SQLite file, or a new PostgreSQL database dropped at the end."""
+    with _new_database(lambda: tmp_path_factory.mktemp("db") / "openevent.sqlite") as url:
+        yield url
+
+
+@pytest.fixture
+def empty_database_url(tmp_path) -> Iterator[str]:
+    """A database of the test's own, never migrated, for migration and CLI tests."""
+    with _new_database(lambda: tmp_path / "empty.sqlite") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app_settings(test_database_url, tmp_path_factory) -> dict:
+    """Settings of the test app; override in a conftest.py to add a plugin's own."""
+    return {
+        "sqlalchemy.url": test_database_url,
+        "openevent.secret": "test-secret-not-for-production",
+        "openevent.broker_url": "stub",
+        "openevent.storage": "memory",
+        "openevent.storage.local_path": str(tmp_path_factory.mktemp("files")),
+    }
+
+
+@pytest.fixture(scope="session")
+def app_config(app_settings):
+    """The Configurator returned by ``configure()``, with the database migrated to head."""
+    config = configure(app_settings)
+    settings = config.get_settings()
+    with config.registry["dbengine"].begin() as connection:
+        command.upgrade(alembic_config(settings, connection=connection), "heads")
+    yield config
+    config.registry["dbengine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def wsgi_app(app_config):
+    return app_config.make_wsgi_app()
+
+
+@pytest.fixture
+def registry(app_config):
+    return app_config.registry
+
+
+@pytest.fixture
+def db_connection(registry) -> Iterator:
+    """A connection in a transaction that is rolled back after the test, joined by every session."""
+    engine = registry["dbengine"]
+    session_factory = registry["dbsession_factory"]
+    connection = engine.connect()
+    outer = connection.begin()
+    session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield connection
+    finally:
+        session_factory.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def tm(db_connection) -> Iterator[transaction.TransactionManager]:
+    """The test's own transaction manager, begun; aborted after the test."""
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    yield manager
+    with suppress(NoTransaction):  # the test may have committed and not begun again
+        manager.abort()
+
+
+@pytest.fixture
+def dbsession(registry, tm):
+    """A session for set-up and assertions, in the test's transaction."""
+    return get_tm_session(registry["dbsession_factory"], tm)
+
+
+@pytest.fixture
+def testapp(wsgi_app, db_connection):
+    """The app behind webtest; requests run their own transactions inside the test's."""
+    import webtest  # only with the `testing` extra; keep the plugin importable without it
+
+    return webtest.TestApp(wsgi_app, extra_environ={"HTTP_HOST": "example.com"})
+
+
+@pytest.fixture
+def count_statements(db_connection):
+    """``with count_statements() as statements:`` lists the SQL the block runs."""
+
+    @contextmanager
+    def counting() -> Iterator[list[str]]:
+        statements: list[str] = []
+
+        def _record(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(_TRANSACTION_CONTROL):
+                statements.append(statement)
+
+        event.listen(db_connection, "before_cursor_execute", _record)
+        try:
+            yield statements
+        finally:
+            event.remove(db_connection, "before_cursor_execute", _record)
+
+    return counting
+
+
+# Factories: small functions that add a valid row with any field overridden, and flush it.
+
+
+def make_user(dbsession, email: str | None = None, password: str = "correct horse", **fields):
+    user = User(email=email or f"user-{secrets.token_hex(4)}@example.org", **fields)
+    user.set_password(password)
+    dbsession.add(user)
+    dbsession.flush()
+    return user
+
+
+def make_event(dbsession, owner: User | None = None, **fields) -> Event:
+    starts_at = fields.pop("starts_at", datetime(2030, 3, 17, 1, 0, tzinfo=UTC))
+    values = {
+        "name": "FOSSASIA Summit",
+        "timezone": "Asia/Singapore",
+        "starts_at": starts_at,
+        "ends_at": starts_at + timedelta(days=3),
+        **fields,
+    }
+    event_ = Event(**values)
+    dbsession.add(event_)
+    if owner is not None:
+        dbsession.add(EventRole(event=event_, user=owner, role=Role.OWNER))
+    dbsession.flush()
+    return event_
+
+
+def make_session(dbsession, event_: Event, **fields) -> Session:
+    session = Session(event=event_, **{"title": "Keynote", **fields})
+    dbsession.add(session)
+    dbsession.flush()
+    return session
+
+
+def make_speaker(dbsession, event_: Event, **fields) -> Speaker:
+    speaker = Speaker(event=event_, **{"name": "Ada Lovelace", **fields})
+    dbsession.add(speaker)
+    dbsession.flush()
+    return speaker
+
+
+def make_ticket(dbsession, event_: Event, **fields) -> Ticket:
+    if "position" not in fields:
+        last = select(func.max(Ticket.position)).where(
+            Ticket.event_id == event_.id, Ticket.deleted_at.is_(None)
+        )
+        fields["position"] = (dbsession.scalar(last) or 0) + 1
+    ticket = Ticket(event=event_, **{"name": "Standard", **fields})
+    dbsession.add(ticket)
+    dbsession.flush()
+    return ticket
