@@ -15,6 +15,10 @@ def configure(settings) -> Configurator:
     # Engine, session factory, request.dbsession, pyramid_tm and pyramid_retry. First, because
     # every later feature may query the database.
     config.include(".db")
+    # Bearer-token identity and ACL authorization; before the API, whose views use them.
+    config.include(".security")
+    # The JSON:API under /v1.
+    config.include(".api")
     # GET /healthz for load balancers and operators.
     config.include(".health")
     config.commit()

@@ -133,6 +133,20 @@ SETTINGS: tuple[Setting, ...] = (
         help="Google Cloud Storage bucket for the gcs storage backend",
     ),
     Setting(
+        "openevent.auth.token_lifetime_hours",
+        as_positive_int,
+        default=24 * 14,
+        env="OPENEVENT_TOKEN_LIFETIME_HOURS",
+        help="how long a login token stays valid, in hours",
+    ),
+    Setting(
+        "openevent.api.max_body_bytes",
+        as_positive_int,
+        default=1024 * 1024,
+        env="OPENEVENT_API_MAX_BODY_BYTES",
+        help="largest JSON request body the API accepts, in bytes",
+    ),
+    Setting(
         "openevent.db.pool_size",
         as_positive_int,
         default=5,

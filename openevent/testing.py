@@ -15,6 +15,8 @@ Installed with openevent (entry point ``pytest11``), so any test suite gets thes
   before a request makes rows visible to it; ``dbsession.expire_all()`` after it shows its writes.
 - ``testapp``: a ``webtest.TestApp`` around the app.
 - ``count_statements``: a context manager listing the SQL statements run inside it.
+- ``login``: ``login(user)`` logs in through the API and returns the Authorization header.
+- ``jsonapi_document(type, attributes, id, **relationships)`` builds a request body.
 """
 
 from __future__ import annotations
@@ -167,6 +169,41 @@ def count_statements(db_connection):
             event.remove(db_connection, "before_cursor_execute", _record)
 
     return counting
+
+
+JSONAPI_HEADERS = {"Content-Type": "application/vnd.api+json"}
+
+
+@pytest.fixture
+def login(testapp):
+    """``login(user)`` returns request headers carrying a fresh bearer token for ``user``."""
+
+    def _login(user, password: str = "correct horse") -> dict:
+        response = testapp.post_json(
+            "/v1/auth/login", {"email": user.email, "password": password}, status=200
+        )
+        return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+    return _login
+
+
+def jsonapi_document(type_: str, attributes: dict | None = None, id=None, **relationships):
+    """A request document; relationships are given as ``event=("event", 1)`` or lists."""
+    data: dict = {"type": type_, "attributes": attributes or {}}
+    if id is not None:
+        data["id"] = str(id)
+    links = {}
+    for name, target in relationships.items():
+        name = name.replace("_", "-")
+        if target is None:
+            links[name] = {"data": None}
+        elif isinstance(target, list):
+            links[name] = {"data": [{"type": t, "id": str(i)} for t, i in target]}
+        else:
+            links[name] = {"data": {"type": target[0], "id": str(target[1])}}
+    if links:
+        data["relationships"] = links
+    return {"data": data}
 
 
 # Factories: small functions that add a valid row with any field overridden, and flush it.

@@ -27,6 +27,8 @@ def includeme(config):
     # silently created transaction.
     settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
     settings.setdefault("retry.attempts", 3)
+    # pyramid_tm would look up the user for every transaction's notes, outside the error views.
+    settings.setdefault("tm.annotate_user", False)
     config.include("pyramid_tm")
     config.include("pyramid_retry")
 

@@ -1,5 +1,6 @@
 """The data model. Importing this package registers every core table on ``Base.metadata``."""
 
+from openevent.models.auth import AuthToken
 from openevent.models.event import Event, EventRole, EventState, EventType, Role
 from openevent.models.program import (
     Microlocation,
@@ -13,6 +14,7 @@ from openevent.models.ticket import Ticket
 from openevent.models.user import User
 
 __all__ = [
+    "AuthToken",
     "Event",
     "EventRole",
     "EventState",

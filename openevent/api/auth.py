@@ -1,0 +1,124 @@
+"""Accounts: registration, login and logout with bearer tokens."""
+
+from pyramid.httpexceptions import HTTPNoContent
+from sqlalchemy import select
+
+from openevent.api.documents import read_json, read_resource_object
+from openevent.api.errors import (
+    JSONAPI,
+    BadRequest,
+    Conflict,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+    ValidationFailed,
+)
+from openevent.api.fields import DateTime, Email, FieldContext, Invalid, String
+from openevent.api.resources import Resource, register
+from openevent.db import utcnow
+from openevent.models import User
+from openevent.security import issue_token
+
+MIN_PASSWORD_LENGTH = 8
+
+
+class UserResource(Resource):
+    event_attr = None
+
+    def context_for(self, obj):
+        return FieldContext()
+
+
+user_resource = register(
+    UserResource(
+        type="user",
+        model=User,
+        path="/v1/users",
+        fields={
+            "email": Email(required=True),
+            "created-at": DateTime(read_only=True),
+        },
+    )
+)
+
+
+def register_user(request):
+    """POST /v1/users: a new account; the password is hashed and never returned."""
+    data = read_resource_object(request, "user")
+    attributes = dict(data.get("attributes", {}))
+    password = attributes.pop("password", None)
+    errors = []
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        errors.append(Unprocessable(f"password must be a string of {MIN_PASSWORD_LENGTH} or more "
+                                    "characters", pointer="/data/attributes/password"))  # fmt: skip
+    user = User()
+    try:
+        user_resource.apply(request, user, {"attributes": attributes}, FieldContext(),
+                            creating=True)  # fmt: skip
+    except ValidationFailed as exc:
+        errors = exc.errors + errors
+    if errors:
+        raise ValidationFailed(errors)
+    if request.dbsession.scalar(select(User.id).where(User.email == user.email)) is not None:
+        raise Conflict("an account with this email exists", pointer="/data/attributes/email")
+    user.set_password(password)
+    request.dbsession.add(user)
+    request.dbsession.flush()
+    request.response.status_int = 201
+    request.response.headers["Location"] = request.application_url + user_resource.link(user)
+    return {"data": user_resource.serialize(user, FieldContext()), "jsonapi": JSONAPI}
+
+
+def read_user(request):
+    """GET /v1/users/{id}: your own account only."""
+    user = request.identity
+    if user is None:
+        raise Unauthorized("log in to see your account")
+    if request.matchdict["id"] != str(user.id):
+        raise NotFound("no such user (you can only see your own account)")
+    return {"data": user_resource.serialize(user, FieldContext()), "jsonapi": JSONAPI}
+
+
+def login(request):
+    """POST /v1/auth/login with {"email", "password"}: a bearer token."""
+    body = read_json(request, media_types=("application/json", "application/vnd.api+json"))
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object with email and password")
+    email, password = body.get("email"), body.get("password")
+    if not isinstance(email, str) or not isinstance(password, str):
+        raise Unprocessable("email and password must be strings", pointer="/email")
+    try:
+        email = String(max_length=254).parse(email, FieldContext()).strip().lower()
+    except Invalid:
+        raise Unauthorized("wrong email or password") from None
+    user = request.dbsession.scalar(select(User).where(User.email == email))
+    if user is None or not user.check_password(password):
+        raise Unauthorized("wrong email or password")
+    token, record = issue_token(request, user)
+    request.response.content_type = "application/json"
+    return {
+        "access_token": token,
+        "token_type": "bearer",
+        "expires_at": record.expires_at.isoformat(),
+    }
+
+
+def logout(request):
+    """POST /v1/auth/logout: revoke the token the request carries."""
+    token = request.auth_token
+    if token is None:
+        raise Unauthorized("send the token to revoke as Authorization: Bearer <token>")
+    token.revoked_at = utcnow()
+    return HTTPNoContent()
+
+
+def includeme(config):
+    json = dict(renderer="jsonapi")
+    config.add_route("user.collection", "/users")
+    config.add_route("user.item", "/users/{id}")
+    config.add_route("auth.login", "/auth/login")
+    config.add_route("auth.logout", "/auth/logout")
+    config.add_view(register_user, route_name="user.collection", request_method="POST", **json)
+    config.add_view(read_user, route_name="user.item", request_method="GET", **json)
+    config.add_view(login, route_name="auth.login", request_method="POST", renderer="json")
+    config.add_view(logout, route_name="auth.logout", request_method="POST", **json)

@@ -1,0 +1,104 @@
+"""Route context factories: load the row a URL names and say, by ACL, who may do what.
+
+An event's ACL comes from its team (``event_roles``); every row of the event inherits it. The
+public is granted ``event:view`` only on what it may see, so a row it may not see answers 404
+(see :func:`denial`), never 403, and its existence does not leak.
+"""
+
+from pyramid.authorization import Allow, Everyone
+from sqlalchemy.orm import selectinload
+
+from openevent.api.errors import Forbidden, NotFound, Unauthorized
+from openevent.models import Event, EventState
+from openevent.security import ROLE_PERMISSIONS, Permission, user_principal
+
+
+def event_acl(event: Event, public: bool) -> list:
+    acl = [
+        (Allow, user_principal(role.user_id), ROLE_PERMISSIONS[role.role]) for role in event.roles
+    ]
+    if public:
+        acl.append((Allow, Everyone, Permission.VIEW))
+    return acl
+
+
+def event_is_public(event: Event) -> bool:
+    return event.state is EventState.PUBLISHED and event.deleted_at is None
+
+
+def _id_from(request, key: str) -> int:
+    raw = request.matchdict[key]
+    if not raw.isdigit():
+        raise NotFound(f"no resource with id {raw!r}")
+    return int(raw)
+
+
+def load_event(request, event_id: int) -> Event:
+    event = request.dbsession.get(Event, event_id, options=[selectinload(Event.roles)])
+    if event is None:
+        raise NotFound(f"no event with id {event_id}")
+    return event
+
+
+class EventContext:
+    """An event, for routes under /v1/events/{event_id}."""
+
+    def __init__(self, request, event: Event | None = None):
+        self.request = request
+        self.event = event if event is not None else load_event(request, _id_from(request, "id"))
+
+    @property
+    def __acl__(self):
+        return event_acl(self.event, event_is_public(self.event))
+
+
+class RowContext:
+    """A row that belongs to an event (session, speaker, ticket, ...)."""
+
+    resource = None  # set by row_context()
+
+    def __init__(self, request):
+        self.request = request
+        model = self.resource.model
+        row_id = _id_from(request, "id")
+        self.row = request.dbsession.get(model, row_id)
+        if self.row is None:
+            raise NotFound(f"no {self.resource.type} with id {row_id}")
+        self.event = load_event(request, self.row.event_id)
+
+    @property
+    def __acl__(self):
+        public = (
+            event_is_public(self.event)
+            and getattr(self.row, "deleted_at", None) is None
+            and self.resource.is_public(self.row)
+        )
+        return event_acl(self.event, public)
+
+
+def row_context(resource) -> type[RowContext]:
+    """A context factory for the rows of ``resource``."""
+    return type(f"{resource.model.__name__}Context", (RowContext,), {"resource": resource})
+
+
+def denial(request, context) -> Exception:
+    """The error for a caller ``context`` refuses: 401, 404 (may not see it) or 403."""
+    authenticated = request.authenticated_userid is not None
+    event = getattr(context, "event", None)
+    if event is not None and not request.has_permission(Permission.VIEW, context):
+        if not authenticated and request.method not in ("GET", "HEAD"):
+            return Unauthorized("log in to change this: send Authorization: Bearer <token>")
+        return NotFound(f"nothing at {request.path}")
+    if not authenticated:
+        return Unauthorized("log in to do this: send Authorization: Bearer <token>")
+    return Forbidden("your role does not allow this")
+
+
+def require(request, permission: str, context) -> None:
+    """Raise the right API error unless the caller has ``permission`` on ``context``."""
+    if not request.has_permission(permission, context):
+        raise denial(request, context)
+
+
+def is_team(request, context) -> bool:
+    return bool(request.has_permission(Permission.VIEW_TEAM, context))

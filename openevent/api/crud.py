@@ -1,0 +1,171 @@
+"""The standard routes of a resource, written once.
+
+:func:`add_event_scoped_resource` gives a resource that belongs to an event (sessions,
+speakers, tickets, tracks, microlocations) its routes:
+
+- ``POST /v1/<plural>`` with ``relationships.event``;
+- ``GET|PATCH|DELETE /v1/<plural>/{id}``, where DELETE moves the row to the trash when the
+  model has ``deleted_at`` (``?permanent=true`` removes it), and a PATCH of ``deleted-at: null``
+  restores it;
+- ``GET /v1/events/{id}/<plural>``, with filters, sorting, pages, fields, includes, and
+  ``filter[trashed]=only|with`` for the team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+from pyramid.httpexceptions import HTTPNoContent
+from sqlalchemy import select, true
+
+from openevent.api.contexts import EventContext, is_team, load_event, require, row_context
+from openevent.api.documents import read_resource_object
+from openevent.api.errors import BadRequest, Forbidden, Unprocessable, ValidationFailed
+from openevent.api.fields import FieldContext, Invalid
+from openevent.api.query import parse_document_params, parse_list_params, render_list, render_one
+from openevent.api.resources import Resource, _identifier_id
+from openevent.db import utcnow
+from openevent.security import Permission
+
+
+@dataclass
+class Hooks:
+    """Resource-specific behaviour around the standard handlers."""
+
+    # (request, obj, data) before validation; may adjust or refuse.
+    before_write: Callable | None = None
+    # (request, obj, created: bool) after the row is written and flushed.
+    after_write: Callable | None = None
+    # (request, obj) instead of the plain soft delete / permanent delete.
+    after_trash: Callable | None = None
+    # name -> (request, raw) -> SQL condition, for filter[name]=raw on the event's list.
+    special_filters: dict[str, Callable] = field(default_factory=dict)
+
+
+TRASHED = "filter[trashed]"
+
+
+def trashed_condition(resource: Resource, raw: str | None, team: bool):
+    """Rows in the trash are left out of lists, unless the team asks with filter[trashed]."""
+    deleted_at = resource.model.deleted_at
+    if raw is None or raw == "without":
+        return deleted_at.is_(None)
+    if raw not in ("only", "with"):
+        raise BadRequest(f"{TRASHED} must be only, with or without", parameter=TRASHED)
+    if not team:
+        raise Forbidden("only the event's team sees the trash")
+    return deleted_at.is_not(None) if raw == "only" else true()
+
+
+def get_one(request, resource: Resource, obj, context):
+    query = parse_document_params(request, resource)
+    return render_one(request, resource, obj, query, team=is_team(request, context))
+
+
+def write_one(request, resource: Resource, obj, data: dict, ctx: FieldContext, hooks: Hooks, *,
+              creating: bool):  # fmt: skip
+    if hooks.before_write:
+        hooks.before_write(request, obj, data)
+    resource.apply(request, obj, data, ctx, creating=creating)
+    if creating:
+        request.dbsession.add(obj)
+    # Flush inside the view, so that a constraint violation becomes a 409 here instead of a
+    # 500 at commit time.
+    request.dbsession.flush()
+    if hooks.after_write:
+        hooks.after_write(request, obj, creating)
+
+
+def created(request, resource: Resource, obj, context):
+    request.response.status_int = 201
+    request.response.headers["Location"] = request.application_url + resource.link(obj)
+    return render_one(request, resource, obj, team=is_team(request, context))
+
+
+def add_event_scoped_resource(
+    config, resource: Resource, plural: str, permission: str, hooks: Hooks | None = None
+) -> None:
+    """Register the standard routes of ``resource`` (see the module docstring)."""
+    hooks = hooks or Hooks()
+    trashable = hasattr(resource.model, "deleted_at")
+    context_factory = row_context(resource)
+
+    def create_view(request):
+        data = read_resource_object(request, resource.type)
+        linkage = data.get("relationships", {}).get("event")
+        if not isinstance(linkage, dict):
+            raise ValidationFailed(
+                [Unprocessable("event is required", pointer="/data/relationships/event")]
+            )
+        try:
+            event_id = _identifier_id(linkage.get("data"), "event")
+        except Invalid as exc:
+            raise Unprocessable(f"event {exc}", pointer="/data/relationships/event/data") from None
+        context = EventContext(request, load_event(request, event_id))
+        require(request, permission, context)
+        if context.event.deleted_at is not None:
+            raise Unprocessable("the event is in the trash", pointer="/data/relationships/event")
+        data = {**data, "relationships": {
+            k: v for k, v in data.get("relationships", {}).items() if k != "event"
+        }}  # fmt: skip
+        obj = resource.model(event=context.event)
+        write_one(request, resource, obj, data, FieldContext(context.event.tzinfo), hooks,
+                  creating=True)  # fmt: skip
+        return created(request, resource, obj, context)
+
+    def read_view(context, request):
+        return get_one(request, resource, context.row, context)
+
+    def update_view(context, request):
+        data = read_resource_object(request, resource.type, with_id=str(context.row.id))
+        write_one(request, resource, context.row, data, FieldContext(context.event.tzinfo), hooks,
+                  creating=False)  # fmt: skip
+        return get_one(request, resource, context.row, context)
+
+    def delete_view(context, request):
+        permanent = request.GET.get("permanent", "false")
+        if permanent not in ("true", "false"):
+            raise BadRequest("permanent must be true or false", parameter="permanent")
+        if set(request.GET) - {"permanent"}:
+            raise BadRequest(
+                "DELETE takes no query parameters but permanent", parameter="permanent"
+            )
+        if permanent == "true" or not trashable:
+            request.dbsession.delete(context.row)
+        elif context.row.deleted_at is None:
+            context.row.deleted_at = utcnow()
+        request.dbsession.flush()
+        if hooks.after_trash:
+            hooks.after_trash(request, context.row)
+        return HTTPNoContent()
+
+    def list_view(context, request):
+        team = is_team(request, context)
+        stmt = select(resource.model).where(resource.model.event_id == context.event.id)
+        if not team:
+            stmt = stmt.where(resource.public_clause())
+        allowed = ()
+        if trashable:
+            allowed = (TRASHED,)
+            stmt = stmt.where(trashed_condition(resource, request.GET.get(TRASHED), team))
+        special = {name: partial(fn, request) for name, fn in hooks.special_filters.items()}
+        ctx = FieldContext(context.event.tzinfo)
+        query = parse_list_params(request, resource, ctx, special, allowed=allowed)
+        return render_list(request, resource, stmt, query, team=team)
+
+    name = resource.type
+    config.add_route(f"{name}.collection", f"/{plural}")
+    config.add_route(f"{name}.item", f"/{plural}/{{id}}", factory=context_factory)
+    config.add_route(f"event.{plural}", f"/events/{{id}}/{plural}", factory=EventContext)
+    view = dict(renderer="jsonapi")
+    config.add_view(create_view, route_name=f"{name}.collection", request_method="POST", **view)
+    config.add_view(read_view, route_name=f"{name}.item", request_method="GET",
+                    permission=Permission.VIEW, **view)  # fmt: skip
+    config.add_view(update_view, route_name=f"{name}.item", request_method="PATCH",
+                    permission=permission, **view)  # fmt: skip
+    config.add_view(delete_view, route_name=f"{name}.item", request_method="DELETE",
+                    permission=permission, **view)  # fmt: skip
+    config.add_view(list_view, route_name=f"event.{plural}", request_method="GET",
+                    permission=Permission.VIEW, **view)  # fmt: skip

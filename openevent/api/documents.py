@@ -1,0 +1,57 @@
+"""Reading JSON:API request documents: media type, size, JSON syntax and shape."""
+
+import orjson
+
+from openevent.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+MEDIA_TYPE = "application/vnd.api+json"
+
+
+def read_json(request, media_types=(MEDIA_TYPE,)) -> object:
+    """The request body parsed as JSON, after checking its media type and size."""
+    if request.content_type not in media_types:
+        raise UnsupportedMediaType(
+            f"send the body as {' or '.join(media_types)}, not {request.content_type or 'nothing'}"
+        )
+    if request.content_type == MEDIA_TYPE:
+        # JSON:API 1.1 allows only the ext and profile media type parameters.
+        params = _media_type_parameters(request.headers.get("Content-Type", ""))
+        if set(params) - {"ext", "profile"}:
+            raise UnsupportedMediaType(
+                f"{MEDIA_TYPE} takes no media type parameters other than ext and profile"
+            )
+    limit = request.registry.settings["openevent.api.max_body_bytes"]
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    body = request.body
+    if len(body) > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+def _media_type_parameters(header: str) -> dict[str, str]:
+    params = {}
+    for part in header.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip():
+            params[name.strip().lower()] = value.strip()
+    return params
+
+
+def read_resource_object(request, expected_type: str, *, with_id: str | None = None) -> dict:
+    """The ``data`` resource object of a JSON:API request, checked for type (and id)."""
+    document = read_json(request)
+    if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
+        raise BadRequest("the body must be a JSON:API document with a data object", pointer="/data")
+    data = document["data"]
+    if data.get("type") != expected_type:
+        raise BadRequest(f"data.type must be {expected_type!r}", pointer="/data/type")
+    if with_id is not None and str(data.get("id")) != with_id:
+        raise BadRequest(f"data.id must be {with_id!r}, the id in the URL", pointer="/data/id")
+    for member in ("attributes", "relationships"):
+        if not isinstance(data.get(member, {}), dict):
+            raise BadRequest(f"data.{member} must be an object", pointer=f"/data/{member}")
+    return data

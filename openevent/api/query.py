@@ -1,0 +1,218 @@
+"""Collections: filter, sort, page, sparse fieldsets and include, the same on every list.
+
+Query parameters are checked strictly: an unknown filter, sort key, field or include path is a
+400 naming the parameter, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from sqlalchemy import Select, func, select
+
+from openevent.api.errors import JSONAPI, BadRequest
+from openevent.api.fields import FieldContext, Invalid
+from openevent.api.resources import Resource
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+_FAMILY = re.compile(r"^(?P<family>[a-z]+)(?:\[(?P<name>[^\]]+)\])?(?:\[(?P<op>[a-z]+)\])?$")
+
+# A special filter turns the raw value into a SQL condition (or raises Invalid).
+SpecialFilter = Callable[[str], object]
+
+
+@dataclass
+class ListQuery:
+    """The parsed query parameters of a request."""
+
+    conditions: list = field(default_factory=list)
+    order_by: list = field(default_factory=list)
+    page_number: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+    fieldsets: dict[str, set[str]] = field(default_factory=dict)
+    include: list[str] = field(default_factory=list)
+    special: dict[str, str] = field(default_factory=dict)
+
+
+def parse_document_params(request, resource: Resource, allowed: Iterable[str] = ()) -> ListQuery:
+    """``fields`` and ``include`` for a single resource; anything else is a 400."""
+    return _parse(request, resource, FieldContext(), {}, allowed, collection=False)
+
+
+def parse_list_params(
+    request,
+    resource: Resource,
+    ctx: FieldContext,
+    special_filters: dict[str, SpecialFilter] | None = None,
+    allowed: Iterable[str] = (),
+) -> ListQuery:
+    """All collection parameters, checked against ``resource``'s declarations."""
+    return _parse(request, resource, ctx, special_filters or {}, allowed, collection=True)
+
+
+def _parse(request, resource, ctx, special_filters, allowed, *, collection) -> ListQuery:
+    query = ListQuery()
+    for key, raw in request.GET.items():
+        match = _FAMILY.match(key)
+        family = match and match["family"]
+        if key in allowed:
+            continue
+        if family == "fields" and match["name"] and not match["op"]:
+            query.fieldsets[match["name"]] = _parse_fieldset(key, match["name"], raw)
+        elif family == "include" and not match["name"]:
+            query.include = _parse_include(key, resource, raw)
+        elif collection and family == "filter" and match["name"]:
+            name, op = match["name"], match["op"] or "eq"
+            if name in special_filters and op == "eq":
+                query.special[name] = raw
+                try:
+                    query.conditions.append(special_filters[name](raw))
+                except Invalid as exc:
+                    raise BadRequest(f"{key} {exc}", parameter=key) from None
+            else:
+                query.conditions.append(_filter(key, resource, ctx, name, op, raw))
+        elif collection and family == "sort" and not match["name"]:
+            query.order_by = _parse_sort(key, resource, raw)
+        elif collection and family == "page" and match["name"] in ("number", "size"):
+            value = _positive_int(key, raw)
+            if match["name"] == "size" and value > MAX_PAGE_SIZE:
+                raise BadRequest(f"{key} must be at most {MAX_PAGE_SIZE}", parameter=key)
+            setattr(query, f"page_{match['name']}", value)
+        else:
+            raise BadRequest(f"unknown query parameter {key!r}", parameter=key)
+    return query
+
+
+def _parse_fieldset(key, type_, raw) -> set[str]:
+    from openevent.api.resources import RESOURCES
+
+    target = RESOURCES.get(type_)
+    if target is None:
+        raise BadRequest(f"{key}: no resource type {type_!r}", parameter=key)
+    names = {name for name in raw.split(",") if name}
+    unknown = names - set(target.fields) - set(target.relationships)
+    if unknown:
+        raise BadRequest(f"{key}: {type_} has no field {sorted(unknown)[0]!r}", parameter=key)
+    return names
+
+
+def _parse_include(key, resource, raw) -> list[str]:
+    paths = [path for path in raw.split(",") if path]
+    for path in paths:
+        if path not in resource.relationships:
+            raise BadRequest(
+                f"include: {resource.type} has no relationship {path!r}", parameter=key
+            )
+    return paths
+
+
+def _parse_sort(key, resource, raw):
+    order_by = []
+    for item in raw.split(","):
+        name = item.removeprefix("-")
+        spec = resource.fields.get(name)
+        if spec is None or not spec.sortable:
+            raise BadRequest(f"sort: {resource.type} cannot be sorted by {name!r}", parameter=key)
+        column = getattr(resource.model, spec.attr)
+        order_by.append(column.desc() if item.startswith("-") else column.asc())
+    return order_by
+
+
+def _filter(key, resource, ctx, name, op, raw):
+    spec = resource.fields.get(name)
+    if spec is None or not spec.filterable:
+        raise BadRequest(f"{key}: {resource.type} cannot be filtered by {name!r}", parameter=key)
+    if op not in spec.operators:
+        ops = ", ".join(spec.operators)
+        raise BadRequest(f"{key}: {name} takes the operators {ops}", parameter=key)
+    column = getattr(resource.model, spec.attr)
+    try:
+        if op == "in":
+            return column.in_([spec.parse_query(value, ctx) for value in raw.split(",")])
+        value = spec.parse_query(raw, ctx)
+    except Invalid as exc:
+        raise BadRequest(f"{key}: {exc}", parameter=key) from None
+    return {
+        "eq": column.__eq__,
+        "lt": column.__lt__,
+        "gt": column.__gt__,
+        "le": column.__le__,
+        "ge": column.__ge__,
+    }[op](value)
+
+
+def _positive_int(key, raw) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise BadRequest(f"{key} must be a whole number of 1 or more", parameter=key)
+    return int(raw)
+
+
+def render_list(request, resource: Resource, stmt: Select, query: ListQuery, *, team: bool):
+    """The collection document for ``stmt`` (already limited to the visible rows)."""
+    stmt = stmt.where(*query.conditions)
+    count = request.dbsession.scalar(select(func.count()).select_from(stmt.subquery()))
+    fieldset = query.fieldsets.get(resource.type)
+    page = (
+        stmt.order_by(*query.order_by, resource.model.id)
+        .options(*resource.loader_options(fieldset, query.include))
+        .limit(query.page_size)
+        .offset((query.page_number - 1) * query.page_size)
+    )
+    rows = request.dbsession.scalars(page).all()
+    data = [resource.serialize(row, resource.context_for(row), fieldset, team) for row in rows]
+    document = {"data": data, "links": _page_links(request, query, count), "meta": {"count": count}}
+    if query.include:
+        document["included"] = _included(resource, rows, query, team)
+    document["jsonapi"] = JSONAPI
+    return document
+
+
+def render_one(request, resource: Resource, obj, query: ListQuery | None = None, *, team: bool):
+    """The document for one resource, with its includes."""
+    query = query or ListQuery()
+    fieldset = query.fieldsets.get(resource.type)
+    document = {
+        "data": resource.serialize(obj, resource.context_for(obj), fieldset, team),
+        "links": {"self": resource.link(obj)},
+    }
+    if query.include:
+        document["included"] = _included(resource, [obj], query, team)
+    document["jsonapi"] = JSONAPI
+    return document
+
+
+def _included(resource, rows, query, team) -> list[dict]:
+    seen: dict[tuple[str, int], dict] = {}
+    for row in rows:
+        for name in query.include:
+            rel = resource.relationships[name]
+            targets = getattr(row, rel.attr)
+            for target in targets if rel.many else [targets]:
+                if target is None or (key := (rel.type, target.id)) in seen:
+                    continue
+                if not team and not rel.resource.is_public(target):
+                    continue
+                if getattr(target, "deleted_at", None) is not None:
+                    continue
+                seen[key] = rel.resource.serialize(
+                    target, rel.resource.context_for(target), query.fieldsets.get(rel.type), team
+                )
+    return list(seen.values())
+
+
+def _page_links(request, query: ListQuery, count: int) -> dict:
+    last = max(1, -(-count // query.page_size))
+    params = [(k, v) for k, v in request.GET.items() if not k.startswith("page[")]
+
+    def link(number):
+        pairs = [*params, ("page[number]", number), ("page[size]", query.page_size)]
+        return f"{request.path}?{urlencode(pairs)}"
+
+    links = {"self": link(query.page_number), "first": link(1), "last": link(last)}
+    links["prev"] = link(query.page_number - 1) if query.page_number > 1 else None
+    links["next"] = link(query.page_number + 1) if query.page_number < last else None
+    return links

@@ -1,0 +1,226 @@
+"""Resource types: how a model is shown and changed through the API.
+
+A :class:`Resource` names its JSON:API type, its model, its attributes (fields from
+:mod:`openevent.api.fields`) and its relationships, and says which rows the public may see.
+Serialization, write validation, filters, sorting and the OpenAPI document all read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.orm import selectinload
+
+from openevent.api.errors import Unprocessable, ValidationFailed
+from openevent.api.fields import Field, FieldContext, Invalid
+
+RESOURCES: dict[str, Resource] = {}
+
+
+def register(resource: Resource) -> Resource:
+    """Make ``resource`` known by its type (for includes, relationships and OpenAPI)."""
+    RESOURCES[resource.type] = resource
+    return resource
+
+
+@dataclass
+class Relationship:
+    """A link to another resource type; ``attr`` is the ORM relationship."""
+
+    type: str
+    attr: str
+    many: bool = False
+    writable: bool = True
+    required: bool = False
+
+    @property
+    def resource(self) -> Resource:
+        return RESOURCES[self.type]
+
+
+@dataclass
+class Resource:
+    """How one model is exposed."""
+
+    type: str
+    model: type
+    path: str  # collection path, e.g. /v1/sessions
+    fields: dict[str, Field]
+    relationships: dict[str, Relationship] = field(default_factory=dict)
+
+    # Event-scoped resources answer to their event's team; the event answers to its own.
+    event_attr: ClassVar[str] = "event"
+
+    def __post_init__(self):
+        for name, spec in self.fields.items():
+            if spec.attr is None and not hasattr(spec, "compute"):
+                spec.attr = name.replace("-", "_")
+
+    # Visibility: overridden by resources with rows the public must not see.
+
+    def public_clause(self) -> ColumnElement[bool]:
+        """SQL condition for rows anyone may see."""
+        return true()
+
+    def is_public(self, obj) -> bool:
+        return True
+
+    def event_of(self, obj):
+        return getattr(obj, self.event_attr)
+
+    def context_for(self, obj) -> FieldContext:
+        return FieldContext(tz=self.event_of(obj).tzinfo)
+
+    # Output
+
+    def link(self, obj) -> str:
+        return f"{self.path}/{obj.id}"
+
+    def identifier(self, obj) -> dict:
+        return {"type": self.type, "id": str(obj.id)}
+
+    def serialize(self, obj, ctx: FieldContext, fieldset: set[str] | None = None, team=False):
+        """The resource object for ``obj``; ``fieldset`` limits it (sparse fieldsets)."""
+        attributes = {}
+        for name, spec in self.fields.items():
+            if fieldset is not None and name not in fieldset:
+                continue
+            value = spec.compute(obj) if hasattr(spec, "compute") else getattr(obj, spec.attr)
+            attributes[name] = spec.render(value, ctx)
+        relationships = {}
+        for name, rel in self.relationships.items():
+            if fieldset is not None and name not in fieldset:
+                continue
+            target = getattr(obj, rel.attr)
+            if rel.many:
+                visible = [t for t in target if team or rel.resource.is_public(t)]
+                visible = [t for t in visible if getattr(t, "deleted_at", None) is None]
+                data = [rel.resource.identifier(t) for t in visible]
+            else:
+                data = rel.resource.identifier(target) if target is not None else None
+            relationships[name] = {"data": data}
+        document = {"type": self.type, "id": str(obj.id), "attributes": attributes}
+        if relationships:
+            document["relationships"] = relationships
+        document["links"] = {"self": self.link(obj)}
+        return document
+
+    def loader_options(self, fieldset: set[str] | None, include: list[str]):
+        """Eager loads so that a page of rows, with its links and includes, costs a fixed
+        number of statements."""
+        options = []
+        for name, rel in self.relationships.items():
+            if name in include or (rel.many and (fieldset is None or name in fieldset)):
+                options.append(selectinload(getattr(self.model, rel.attr)))
+        return options
+
+    # Input
+
+    def apply(self, request, obj, data: dict, ctx: FieldContext, *, creating: bool) -> None:
+        """Validate ``data`` (a resource object) and write it to ``obj``.
+
+        Every problem is collected and raised together as a 422 with one pointer each; nothing
+        is written unless everything is valid.
+        """
+        errors: list[Unprocessable] = []
+        values: dict[str, Any] = {}
+        attributes = data.get("attributes", {})
+        for name, raw in attributes.items():
+            pointer = f"/data/attributes/{name}"
+            spec = self.fields.get(name)
+            if spec is None:
+                errors.append(
+                    Unprocessable(f"{self.type} has no attribute {name!r}", pointer=pointer)
+                )
+                continue
+            if spec.read_only:
+                errors.append(Unprocessable(f"{name} is read-only", pointer=pointer))
+                continue
+            try:
+                values[spec.attr] = spec.parse(raw, ctx)
+            except Invalid as exc:
+                errors.append(Unprocessable(f"{name} {exc}", pointer=pointer))
+        if creating:
+            for name, spec in self.fields.items():
+                if spec.required and name not in attributes:
+                    errors.append(
+                        Unprocessable(f"{name} is required", pointer=f"/data/attributes/{name}")
+                    )
+        related = self._parse_relationships(request, obj, data, errors, creating=creating)
+        if errors:
+            raise ValidationFailed(errors)
+        for attr, value in {**values, **related}.items():
+            setattr(obj, attr, value)
+        self.validate(obj, ctx)
+
+    def validate(self, obj, ctx: FieldContext) -> None:
+        """Checks across attributes, after they are set; raise Unprocessable."""
+
+    def _parse_relationships(self, request, obj, data, errors, *, creating) -> dict:
+        related = {}
+        given = data.get("relationships", {})
+        for name, linkage in given.items():
+            pointer = f"/data/relationships/{name}"
+            rel = self.relationships.get(name)
+            if rel is None or not rel.writable:
+                errors.append(Unprocessable(f"{name} cannot be set here", pointer=pointer))
+                continue
+            if not isinstance(linkage, dict) or "data" not in linkage:
+                errors.append(Unprocessable(f"{name} needs a data member", pointer=pointer))
+                continue
+            try:
+                related[rel.attr] = self._resolve(request, obj, rel, linkage["data"])
+            except Invalid as exc:
+                errors.append(Unprocessable(f"{name} {exc}", pointer=f"{pointer}/data"))
+        if creating:
+            for name, rel in self.relationships.items():
+                if rel.required and name not in given:
+                    errors.append(
+                        Unprocessable(f"{name} is required", pointer=f"/data/relationships/{name}")
+                    )
+        return related
+
+    def _resolve(self, request, obj, rel: Relationship, linkage):
+        target = rel.resource
+        if rel.many:
+            if not isinstance(linkage, list):
+                raise Invalid("must be a list of resource identifiers")
+            ids = [_identifier_id(item, target.type) for item in linkage]
+            rows = request.dbsession.scalars(select(target.model).where(target.model.id.in_(ids)))
+            found = {row.id: row for row in rows}
+            missing = [str(i) for i in ids if i not in found]
+            if missing:
+                raise Invalid(f"names unknown {target.type} ids: {', '.join(missing)}")
+            rows = [found[i] for i in dict.fromkeys(ids)]
+        else:
+            if linkage is None:
+                if rel.required:
+                    raise Invalid("must not be null")
+                return None
+            row = request.dbsession.get(target.model, _identifier_id(linkage, target.type))
+            if row is None or getattr(row, "deleted_at", None) is not None:
+                raise Invalid(f"names an unknown {target.type}")
+            rows = [row]
+        self.check_related(obj, rel, rows)
+        return rows if rel.many else rows[0]
+
+    def check_related(self, obj, rel: Relationship, rows: list) -> None:
+        """Related rows must belong to the same event as ``obj``."""
+        event_id = getattr(obj, "event_id", None) or getattr(
+            getattr(obj, "event", None), "id", None
+        )
+        if rel.type == "event" or event_id is None:
+            return
+        if any(getattr(row, "event_id", event_id) != event_id for row in rows):
+            raise Invalid(f"must name {rel.type}s of the same event")
+
+
+def _identifier_id(item, expected_type: str) -> int:
+    if not isinstance(item, dict) or item.get("type") != expected_type:
+        raise Invalid(f"must be a resource identifier of type {expected_type!r}")
+    try:
+        return int(item["id"])
+    except (KeyError, TypeError, ValueError):
+        raise Invalid("has an id that is not a number") from None
