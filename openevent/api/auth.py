@@ -14,6 +14,7 @@ from openevent.api.errors import (
     ValidationFailed,
 )
 from openevent.api.fields import DateTime, Email, FieldContext, Invalid, String
+from openevent.api.openapi import describe
 from openevent.api.resources import Resource, register
 from openevent.db import utcnow
 from openevent.models import User
@@ -110,6 +111,33 @@ def logout(request):
         raise Unauthorized("send the token to revoke as Authorization: Bearer <token>")
     token.revoked_at = utcnow()
     return HTTPNoContent()
+
+
+_CREDENTIALS = {
+    "type": "object",
+    "required": ["email", "password"],
+    "properties": {"email": {"type": "string"}, "password": {"type": "string"}},
+}
+_TOKEN = {
+    "type": "object",
+    "required": ["access_token", "token_type", "expires_at"],
+    "properties": {
+        "access_token": {"type": "string"},
+        "token_type": {"const": "bearer"},
+        "expires_at": {"type": "string", "format": "date-time"},
+    },
+}
+describe(register_user, "create", "user", summary="Register an account")
+describe(read_user, "read", "user", summary="Read your own account")
+describe(
+    login,
+    "custom",
+    summary="Log in: a bearer token for Authorization headers",
+    request_schema=_CREDENTIALS,
+    response_schema=_TOKEN,
+    content_type="application/json",
+)
+describe(logout, "custom", summary="Log out: revoke the token sent", status="204")
 
 
 def includeme(config):

@@ -18,6 +18,7 @@ from openevent.api.fields import (
     Timezone,
     Url,
 )
+from openevent.api.openapi import describe
 from openevent.api.query import parse_list_params, render_list
 from openevent.api.resources import Relationship, Resource, register
 from openevent.db import utcnow
@@ -230,6 +231,17 @@ def remove_role(context, request):
     context.event.roles.remove(role)
     request.dbsession.flush()
     return HTTPNoContent()
+
+
+describe(list_events, "list", "event", summary="List published events (and your own)")
+describe(create_event, "create", "event", summary="Create an event; you become its owner")
+describe(read_event, "read", "event", summary="Read an event")
+describe(update_event, "update", "event", summary="Change an event; deleted-at: null restores it")
+describe(delete_event, "delete", "event", summary="Move an event to the trash")
+describe(list_roles, "list", "event-role", summary="List the event's team")
+describe(add_role, "create", "event-role", summary="Give a user a role on the event")
+describe(change_role, "update", "event-role", summary="Change a team member's role")
+describe(remove_role, "delete", "event-role", summary="Remove a team member")
 
 
 def includeme(config):
