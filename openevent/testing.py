@@ -15,7 +15,8 @@ Installed with openevent (entry point ``pytest11``), so any test suite gets thes
   before a request makes rows visible to it; ``dbsession.expire_all()`` after it shows its writes.
 - ``testapp``: a ``webtest.TestApp`` around the app.
 - ``count_statements``: a context manager listing the SQL statements run inside it.
-- ``login``: ``login(user)`` logs in through the API and returns the Authorization header.
+- ``login``: ``login(user)`` logs in through the API and returns the Authorization header;
+  ``token_for(user)`` issues a token directly (faster, for tests that are not about login).
 - ``jsonapi_document(type, attributes, id, **relationships)`` builds a request body.
 """
 
@@ -26,6 +27,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import transaction
@@ -38,6 +40,7 @@ from openevent.db import get_tm_session
 from openevent.db.migrations import alembic_config
 from openevent.db.session import database_url
 from openevent.models import Event, EventRole, Role, Session, Speaker, Ticket, User
+from openevent.security import issue_token
 
 TEST_DATABASE_ENV = "OPENEVENT_TEST_DATABASE_URL"
 # Statements that only manage the per-test transaction; they are not the code's own work.
@@ -187,6 +190,19 @@ def login(testapp):
     return _login
 
 
+@pytest.fixture
+def token_for(registry, dbsession):
+    """``token_for(user)``: Authorization headers with a token issued directly, no login round
+    trip (password hashing makes logins deliberately slow)."""
+
+    def _token_for(user) -> dict:
+        issuer = SimpleNamespace(registry=registry, dbsession=dbsession)
+        token, _ = issue_token(issuer, user)
+        return {"Authorization": f"Bearer {token}"}
+
+    return _token_for
+
+
 def jsonapi_document(type_: str, attributes: dict | None = None, id=None, **relationships):
     """A request document; relationships are given as ``event=("event", 1)`` or lists."""
     data: dict = {"type": type_, "attributes": attributes or {}}
@@ -209,9 +225,15 @@ def jsonapi_document(type_: str, attributes: dict | None = None, id=None, **rela
 # Factories: small functions that add a valid row with any field overridden, and flush it.
 
 
-def make_user(dbsession, email: str | None = None, password: str = "correct horse", **fields):
+def make_user(
+    dbsession, email: str | None = None, password: str | None = "correct horse", **fields
+):
+    """A user; ``password=None`` skips the (slow, on purpose) hashing for users who never log in."""
     user = User(email=email or f"user-{secrets.token_hex(4)}@example.org", **fields)
-    user.set_password(password)
+    if password is None:
+        user.password_hash = "!"  # matches no password
+    else:
+        user.set_password(password)
     dbsession.add(user)
     dbsession.flush()
     return user

@@ -188,13 +188,14 @@ def _role_document(role: EventRole) -> dict:
 def add_role(context, request):
     data = read_resource_object(request, "event-role")
     event = context.event
+    role = EventRole()
     with request.dbsession.no_autoflush:
-        role = EventRole(event=event)
         role_resource.apply(request, role, data, FieldContext(), creating=True)
-        others = [r for r in event.roles if r is not role]
-        _check_owner_rules(request, event, None, role.role)
-        if any(r.user_id == role.user.id for r in others):
-            raise Conflict("that user already has a role on this event; change it instead")
+    _check_owner_rules(request, event, None, role.role)
+    if any(r.user_id == role.user.id for r in event.roles):
+        raise Conflict("that user already has a role on this event; change it instead")
+    role.event = event
+    request.dbsession.add(role)
     request.dbsession.flush()
     request.response.status_int = 201
     return _role_document(role)
