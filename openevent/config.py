@@ -15,6 +15,8 @@ def configure(settings) -> Configurator:
     # Engine, session factory, request.dbsession, pyramid_tm and pyramid_retry. First, because
     # every later feature may query the database.
     config.include(".db")
+    # Refuse oversized bodies before pyramid_retry copies them.
+    config.include(".request_body")
     # Bearer-token identity and ACL authorization; before the API, whose views use them.
     config.include(".security")
     # The JSON:API under /v1.

@@ -2,6 +2,7 @@
 
 Installed with openevent (entry point ``pytest11``), so any test suite gets these fixtures:
 
+- ``fast_password_hashing`` (automatic): argon2 with test-sized costs.
 - ``app_settings``: settings for a test app. SQLite in a temporary folder by default; a fresh
   PostgreSQL database when ``OPENEVENT_TEST_DATABASE_URL`` is set (created at the start of the
   run, dropped at the end). Override it in a conftest.py to add a plugin's settings.
@@ -32,6 +33,7 @@ from types import SimpleNamespace
 import pytest
 import transaction
 from alembic import command
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, event, func, select
 from transaction.interfaces import NoTransaction
 
@@ -40,6 +42,7 @@ from openevent.db import get_tm_session
 from openevent.db.migrations import alembic_config
 from openevent.db.session import database_url
 from openevent.models import Event, EventRole, Role, Session, Speaker, Ticket, User
+from openevent.models import user as user_module
 from openevent.security import issue_token
 
 TEST_DATABASE_ENV = "OPENEVENT_TEST_DATABASE_URL"
@@ -78,6 +81,16 @@ def empty_database_url(tmp_path) -> Iterator[str]:
     """A database of the test's own, never migrated, for migration and CLI tests."""
     with _new_database(lambda: tmp_path / "empty.sqlite") as url:
         yield url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Cheap argon2 parameters for tests: hashing stays real, only its cost is lowered."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            user_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        )
+        yield
 
 
 @pytest.fixture(scope="session")

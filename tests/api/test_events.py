@@ -105,3 +105,29 @@ def test_errors_are_jsonapi_documents(testapp, owner_headers):
     testapp.get("/v1/events?sort=color", status=400)
     testapp.get("/v1/events?page[size]=101", status=400)
     testapp.get("/v1/events?bogus=1", status=400)
+
+
+def test_oversized_body_is_413_and_changes_nothing(testapp, owner_headers, dbsession, registry):
+    limit = registry.settings["openevent.api.max_body_bytes"]
+    body = jsonapi_document("event", {**EVENT, "description": "x" * limit})
+    response = testapp.post_json("/v1/events", body, headers=owner_headers, status=413)
+    assert response.json["errors"][0]["code"] == "payload-too-large"
+    assert dbsession.query(Event).count() == 0
+
+
+def test_media_type_parameters_other_than_ext_and_profile_are_415(testapp, owner_headers):
+    headers = {**owner_headers, "Content-Type": "application/vnd.api+json; charset=utf-8"}
+    testapp.post_json("/v1/events", jsonapi_document("event", EVENT), headers=headers, status=415)
+    headers["Content-Type"] = 'application/vnd.api+json; profile="https://example.org/p"'
+    testapp.post_json("/v1/events", jsonapi_document("event", EVENT), headers=headers, status=201)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"data": []}', '{"data": {"type": "session"}}', '{"data": {"type": "event", '
+     '"attributes": []}}', "null", '"text"'],
+)  # fmt: skip
+def test_malformed_documents_are_400(testapp, owner_headers, body, dbsession):
+    response = testapp.post("/v1/events", body, headers=owner_headers, status=400)
+    assert response.json["errors"][0]["source"]["pointer"].startswith("/data")
+    assert dbsession.query(Event).count() == 0

@@ -1,0 +1,199 @@
+"""Benchmark: the session list of a large event through the WSGI app, against a floor.
+
+Loads an event with 1,000 sessions and 300 speakers (titles and abstracts taken, cycled, from
+the FOSSASIA Summit 2017 sample when it is beside the repository), then measures
+
+- the app: GET /v1/events/{id}/sessions?page[size]=100&include=speakers through webtest, in
+  process, with everything the API does (routing, ACL, parameters, two page queries, includes,
+  serialization);
+- the floor: the same 100 sessions and their speakers fetched with one hand-written SQL query
+  and turned into the same document with the same JSON library (orjson), in the same process.
+
+and prints requests per second, median latency and the ratio app/floor.
+
+    .venv/bin/python bench/api.py                       # SQLite in a temporary folder
+    .venv/bin/python bench/api.py --database-url postgresql://postgres@127.0.0.1/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytz
+import webtest
+from alembic import command
+from sqlalchemy import create_engine, text
+
+from openevent.config import configure
+from openevent.db import transaction_scope
+from openevent.db.migrations import alembic_config
+from openevent.db.session import database_url
+from openevent.models import Event, EventState, Session, SessionState, Speaker
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared/samples/open-event/FOSSASIASummit2017"
+SESSIONS, SPEAKERS, PAGE = 1000, 300, 100
+
+FLOOR_SQL = text("""
+    SELECT s.id, s.title, s.subtitle, s.short_abstract, s.long_abstract, s.language, s.level,
+           s.state, s.starts_at, s.ends_at, s.created_at, s.last_modified_at, s.deleted_at,
+           s.track_id, s.microlocation_id,
+           sp.id AS speaker_id, sp.name, sp.email, sp.photo_url, sp.organisation, sp.bio,
+           sp.website, sp.twitter, sp.github, sp.linkedin,
+           sp.created_at AS sp_created_at, sp.last_modified_at AS sp_last_modified_at
+    FROM (SELECT * FROM sessions WHERE event_id = :event_id AND deleted_at IS NULL
+          AND state IN ('accepted', 'confirmed') ORDER BY id LIMIT :limit) AS s
+    LEFT JOIN session_speakers ss ON ss.session_id = s.id
+    LEFT JOIN speakers sp ON sp.id = ss.speaker_id AND sp.deleted_at IS NULL
+    ORDER BY s.id
+""")
+
+
+def _samples():
+    if not (SAMPLE / "sessions").exists():
+        return [{"title": f"Talk {i}", "short-abstract": "<p>An abstract.</p>"} for i in range(50)]
+    return json.loads((SAMPLE / "sessions").read_text())
+
+
+def load_event(registry) -> int:
+    samples = _samples()
+    start = datetime(2030, 3, 17, 1, 0, tzinfo=UTC)
+    with transaction_scope(registry) as db:
+        event = Event(name="Bench Summit", timezone="Asia/Singapore", state=EventState.PUBLISHED,
+                      starts_at=start, ends_at=start + timedelta(days=3))  # fmt: skip
+        speakers = [Speaker(event=event, name=f"Speaker {i}", email=f"s{i}@example.org",
+                            organisation="FOSSASIA", bio="<p>Free software person.</p>")
+                    for i in range(SPEAKERS)]  # fmt: skip
+        db.add_all([event, *speakers])
+        for i in range(SESSIONS):
+            sample = samples[i % len(samples)]
+            db.add(Session(
+                event=event, title=(sample.get("title") or f"Talk {i}")[:255],
+                short_abstract=sample.get("short-abstract") or None,
+                long_abstract=sample.get("long-abstract") or None,
+                state=SessionState.ACCEPTED,
+                starts_at=start + timedelta(minutes=30 * i),
+                ends_at=start + timedelta(minutes=30 * i + 25),
+                speakers=[speakers[(i * 7 + k) % SPEAKERS] for k in range(1 + i % 3)],
+            ))  # fmt: skip
+        db.flush()
+        return event.id
+
+
+def _iso(value, tz):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).isoformat()
+
+
+def floor_document(connection, event_id: int, tz) -> bytes:
+    """What the endpoint returns, built from one SQL query by hand."""
+    sessions: dict[int, dict] = {}
+    included: dict[int, dict] = {}
+    for row in connection.execute(FLOOR_SQL, {"event_id": event_id, "limit": PAGE}).mappings():
+        session = sessions.get(row["id"])
+        if session is None:
+            session = sessions[row["id"]] = {
+                "type": "session", "id": str(row["id"]),
+                "attributes": {
+                    "title": row["title"], "subtitle": row["subtitle"],
+                    "short-abstract": row["short_abstract"], "long-abstract": row["long_abstract"],
+                    "language": row["language"], "level": row["level"], "state": row["state"],
+                    "starts-at": _iso(row["starts_at"], tz), "ends-at": _iso(row["ends_at"], tz),
+                    "created-at": _iso(row["created_at"], tz),
+                    "last-modified-at": _iso(row["last_modified_at"], tz),
+                    "deleted-at": _iso(row["deleted_at"], tz),
+                },
+                "relationships": {"speakers": {"data": []}},
+                "links": {"self": f"/v1/sessions/{row['id']}"},
+            }  # fmt: skip
+        if row["speaker_id"] is not None:
+            sid = str(row["speaker_id"])
+            session["relationships"]["speakers"]["data"].append({"type": "speaker", "id": sid})
+            included.setdefault(row["speaker_id"], {
+                "type": "speaker", "id": sid,
+                "attributes": {k: row[k] for k in ("name", "email", "photo_url", "organisation",
+                                                   "bio", "website", "twitter", "github",
+                                                   "linkedin")},
+                "links": {"self": f"/v1/speakers/{sid}"},
+            })  # fmt: skip
+    return orjson.dumps({"data": list(sessions.values()), "included": list(included.values())})
+
+
+def measure(fn, seconds: float) -> list[float]:
+    for _ in range(3):
+        fn()  # warm up
+    timings, deadline = [], time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        fn()
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def report(name: str, timings: list[float]) -> float:
+    median = statistics.median(timings)
+    print(f"{name:6} {len(timings) / sum(timings):8.1f} req/s   median {median * 1000:7.2f} ms   "
+          f"({len(timings)} runs)")  # fmt: skip
+    return median
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on")
+    parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        url, admin, name = f"sqlite:///{folder}/bench.sqlite", None, None
+        if args.database_url:
+            admin = create_engine(database_url(args.database_url), isolation_level="AUTOCOMMIT")
+            name = f"openevent_bench_{secrets.token_hex(4)}"
+            with admin.connect() as c:
+                c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            url = database_url(args.database_url).set(database=name).render_as_string(False)
+        try:
+            config = configure({"sqlalchemy.url": url, "openevent.secret": secrets.token_hex(16),
+                                "openevent.storage": "memory"})  # fmt: skip
+            engine = config.registry["dbengine"]
+            with engine.begin() as connection:
+                command.upgrade(
+                    alembic_config(config.get_settings(), connection=connection), "heads"
+                )
+            event_id = load_event(config.registry)
+            app = webtest.TestApp(config.make_wsgi_app())
+            path = f"/v1/events/{event_id}/sessions?page[size]={PAGE}&include=speakers"
+            body = app.get(path).json
+            assert len(body["data"]) == PAGE and body["included"], "unexpected response"
+
+            tz = pytz.timezone("Asia/Singapore")
+            with engine.connect() as connection:
+                floor = json.loads(floor_document(connection, event_id, tz))
+                assert len(floor["data"]) == PAGE
+                print(f"{SESSIONS} sessions, {SPEAKERS} speakers, page of {PAGE} with speakers; "
+                      f"{engine.dialect.name}")  # fmt: skip
+                app_median = report("app", measure(lambda: app.get(path), args.seconds))
+                floor_median = report("floor", measure(
+                    lambda: floor_document(connection, event_id, tz), args.seconds))  # fmt: skip
+            print(f"ratio  {app_median / floor_median:.2f}x the floor (median latency)")
+            engine.dispose()
+        finally:
+            if admin is not None:
+                with admin.connect() as c:
+                    c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
