@@ -71,6 +71,7 @@ def includeme(config):
         config.include(".auth")
         config.include(".events")
         config.include(".event_types")
+        config.include(".languages")
 
     def _record_allowed_methods():
         config.registry["api_allowed_methods"] = _allowed_methods(config)
