@@ -21,6 +21,8 @@ from openevent.security import ADMIN_PRINCIPAL, Permission
 
 
 class EventTypeResource(Resource):
+    """Event types belong to no event: times need no timezone and there is no team."""
+
     event_attr = None
 
     def context_for(self, obj):
@@ -79,11 +81,13 @@ def _write(request, event_type: EventType, data: dict, *, creating: bool) -> Non
 
 
 def list_event_types(request):
+    """GET /v1/event-types: every type, with the usual filters, sorting and pages."""
     query = parse_list_params(request, event_type_resource, FieldContext())
     return render_list(request, event_type_resource, select(EventType), query, team=False)
 
 
 def create_event_type(request):
+    """POST /v1/event-types (site admins)."""
     data = read_resource_object(request, "event-type")
     event_type = EventType()
     _write(request, event_type, data, creating=True)
@@ -91,10 +95,12 @@ def create_event_type(request):
 
 
 def read_event_type(context, request):
+    """GET /v1/event-types/{id}."""
     return get_one(request, event_type_resource, context.event_type, context)
 
 
 def update_event_type(context, request):
+    """PATCH /v1/event-types/{id} (site admins); renaming changes the slug."""
     event_type = context.event_type
     data = read_resource_object(request, "event-type", with_id=str(event_type.id))
     _write(request, event_type, data, creating=False)
@@ -102,6 +108,7 @@ def update_event_type(context, request):
 
 
 def delete_event_type(context, request):
+    """DELETE /v1/event-types/{id} (site admins); its events keep going without a type."""
     request.dbsession.delete(context.event_type)
     request.dbsession.flush()
     return HTTPNoContent()

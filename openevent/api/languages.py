@@ -12,6 +12,7 @@ to NFKD, combining marks dropped, case-folded): close to the locale's own collat
 Latin-script languages, without a dependency on ICU or the system's locales.
 
 The list never changes for a locale, so it is computed once per locale and process.
+``meta.locale`` says which Babel locale the names come from (``de-DE`` answers ``de_DE``).
 """
 
 import re
@@ -25,6 +26,7 @@ from openevent.api.errors import JSONAPI, BadRequest
 # Language, then optional script, territory or variant subtags, separated by "_" or "-".
 _LOCALE_SYNTAX = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,3}$")
 
+# The codes a session's language may take.
 LANGUAGE_CODES: tuple[str, ...] = tuple(
     sorted(code for code in Locale("en").languages if len(code) == 2 and code.isalpha())
 )
