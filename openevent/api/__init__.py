@@ -70,6 +70,8 @@ def includeme(config):
     with config.route_prefix_context("/v1"):
         config.include(".auth")
         config.include(".events")
+        config.include(".event_types")
+        config.include(".languages")
         # Last: it describes the routes above.
         config.include(".openapi")
 

@@ -112,7 +112,7 @@ class Resource:
         number of statements."""
         options = []
         for name, rel in self.relationships.items():
-            if name in include or (rel.many and (fieldset is None or name in fieldset)):
+            if name in include or fieldset is None or name in fieldset:
                 options.append(selectinload(getattr(self.model, rel.attr)))
         return options
 
@@ -148,7 +148,10 @@ class Resource:
                     errors.append(
                         Unprocessable(f"{name} is required", pointer=f"/data/attributes/{name}")
                     )
-        related = self._parse_relationships(request, obj, data, errors, creating=creating)
+        # Looking up related rows must not flush ``obj``: it may already be pending in the
+        # session (through a backref cascade) while still half-built.
+        with request.dbsession.no_autoflush:
+            related = self._parse_relationships(request, obj, data, errors, creating=creating)
         if errors:
             raise ValidationFailed(errors)
         for attr, value in {**values, **related}.items():

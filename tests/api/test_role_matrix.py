@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from openevent.models import EventRole, EventState, Role
+from openevent.models import EventRole, EventState, EventType, Role
 from openevent.security import Permission
 from openevent.testing import JSONAPI_HEADERS, jsonapi_document, make_event, make_user
 
@@ -23,6 +23,8 @@ POLICY = {
     Permission.EDIT_PROGRAM: TEAM_ALL,
     Permission.EDIT_TICKETS: TEAM_ALL,
     Permission.CREATE_EVENT: {"other", "coorganizer", "organizer", "owner"},
+    # Site administrators only (tests/api/test_event_types.py checks that admins may).
+    Permission.ADMIN: set(),
 }
 # Writes that are not about a role on an event: tested in their own modules.
 NOT_ROLE_BASED = {
@@ -38,6 +40,7 @@ class World:
     users: dict
     roles: dict
     spare: object
+    event_type: object
 
 
 @pytest.fixture
@@ -49,7 +52,10 @@ def world(dbsession):
         roles[name] = EventRole(event=event, user=users[name], role=role)
         dbsession.add(roles[name])
     dbsession.flush()
-    return World(event, users, roles, make_user(dbsession, password=None))
+    event_type = EventType(name="Conference")
+    dbsession.add(event_type)
+    dbsession.flush()
+    return World(event, users, roles, make_user(dbsession, password=None), event_type)
 
 
 def _event_patch(w):
@@ -85,7 +91,22 @@ RECIPES = {
         Permission.MANAGE_ROLES,
         lambda w: ("DELETE", f"/v1/events/{w.event.id}/roles/{w.roles['coorganizer'].id}", None),
     ),
+    ("event-type.collection", "POST"): (
+        Permission.ADMIN,
+        lambda w: ("POST", "/v1/event-types", jsonapi_document("event-type", {"name": "Retreat"})),
+    ),
+    ("event-type.item", "PATCH"): (
+        Permission.ADMIN,
+        lambda w: ("PATCH", f"/v1/event-types/{w.event_type.id}",
+                   jsonapi_document("event-type", {"name": "Summit"}, id=w.event_type.id)),
+    ),
+    ("event-type.item", "DELETE"): (
+        Permission.ADMIN, lambda w: ("DELETE", f"/v1/event-types/{w.event_type.id}", None)),
 }  # fmt: skip
+# Routes that do not belong to an event, where "cannot see" does not arise.
+NOT_EVENT_SCOPED = {key for key in RECIPES if key[0].startswith("event-type.")} | {
+    ("event.collection", "POST")
+}
 
 
 def _write_routes(registry):
@@ -125,8 +146,7 @@ def test_role_matrix(testapp, world, token_for, route, caller):
         assert response.json["errors"][0]["code"] == "forbidden"
 
 
-@pytest.mark.parametrize("route", sorted(set(RECIPES) - {("event.collection", "POST")}),
-                         ids="-".join)  # fmt: skip
+@pytest.mark.parametrize("route", sorted(set(RECIPES) - NOT_EVENT_SCOPED), ids="-".join)
 def test_outsiders_get_404_on_a_draft_event(testapp, world, dbsession, token_for, route):
     world.event.state = EventState.DRAFT
     dbsession.flush()
