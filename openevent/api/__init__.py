@@ -72,6 +72,7 @@ def includeme(config):
         config.include(".events")
         config.include(".event_types")
         config.include(".languages")
+        config.include(".tickets")
         # Last: it describes the routes above.
         config.include(".openapi")
 

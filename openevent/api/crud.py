@@ -39,7 +39,9 @@ class Hooks:
     before_write: Callable | None = None
     # (request, obj, created: bool) after the row is written and flushed.
     after_write: Callable | None = None
-    # (request, obj) instead of the plain soft delete / permanent delete.
+    # (request, obj) before the row goes to the trash or is deleted.
+    before_trash: Callable | None = None
+    # (request, obj) after the row went to the trash or was deleted, and the change is flushed.
     after_trash: Callable | None = None
     # name -> (request, raw) -> SQL condition, for filter[name]=raw on the event's list.
     special_filters: dict[str, Callable] = field(default_factory=dict)
@@ -133,6 +135,8 @@ def add_event_scoped_resource(
             raise BadRequest(
                 "DELETE takes no query parameters but permanent", parameter="permanent"
             )
+        if hooks.before_trash:
+            hooks.before_trash(request, context.row)
         if permanent == "true" or not trashable:
             request.dbsession.delete(context.row)
         elif context.row.deleted_at is None:

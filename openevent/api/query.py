@@ -157,7 +157,7 @@ def render_list(request, resource: Resource, stmt: Select, query: ListQuery, *, 
     count = request.dbsession.scalar(select(func.count()).select_from(stmt.subquery()))
     fieldset = query.fieldsets.get(resource.type)
     page = (
-        stmt.order_by(*query.order_by, resource.model.id)
+        stmt.order_by(*(query.order_by or resource.default_order()), resource.model.id)
         .options(*resource.loader_options(fieldset, query.include))
         .limit(query.page_size)
         .offset((query.page_number - 1) * query.page_size)

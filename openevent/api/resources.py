@@ -70,6 +70,10 @@ class Resource:
     def event_of(self, obj):
         return getattr(obj, self.event_attr)
 
+    def default_order(self) -> list:
+        """ORDER BY terms of a list whose request has no ``sort``."""
+        return []
+
     def context_for(self, obj) -> FieldContext:
         return FieldContext(tz=self.event_of(obj).tzinfo)
 

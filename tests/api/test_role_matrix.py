@@ -10,7 +10,13 @@ import pytest
 
 from openevent.models import EventRole, EventState, EventType, Role
 from openevent.security import Permission
-from openevent.testing import JSONAPI_HEADERS, jsonapi_document, make_event, make_user
+from openevent.testing import (
+    JSONAPI_HEADERS,
+    jsonapi_document,
+    make_event,
+    make_ticket,
+    make_user,
+)
 
 CALLERS = ("anonymous", "other", "coorganizer", "organizer", "owner")
 TEAM_EDIT = {"organizer", "owner"}
@@ -41,6 +47,7 @@ class World:
     roles: dict
     spare: object
     event_type: object
+    rows: dict
 
 
 @pytest.fixture
@@ -55,7 +62,8 @@ def world(dbsession):
     event_type = EventType(name="Conference")
     dbsession.add(event_type)
     dbsession.flush()
-    return World(event, users, roles, make_user(dbsession, password=None), event_type)
+    rows = {"ticket": make_ticket(dbsession, event)}
+    return World(event, users, roles, make_user(dbsession, password=None), event_type, rows)
 
 
 def _event_patch(w):
@@ -103,6 +111,27 @@ RECIPES = {
     ("event-type.item", "DELETE"): (
         Permission.ADMIN, lambda w: ("DELETE", f"/v1/event-types/{w.event_type.id}", None)),
 }  # fmt: skip
+
+
+def _event_scoped_recipes(type_: str, plural: str, permission: str, attributes: dict):
+    """Create, change and trash recipes for a resource under add_event_scoped_resource."""
+    return {
+        (f"{type_}.collection", "POST"): (
+            permission,
+            lambda w: ("POST", f"/v1/{plural}",
+                       jsonapi_document(type_, attributes, event=("event", w.event.id))),
+        ),
+        (f"{type_}.item", "PATCH"): (
+            permission,
+            lambda w: ("PATCH", f"/v1/{plural}/{w.rows[type_].id}",
+                       jsonapi_document(type_, attributes, id=w.rows[type_].id)),
+        ),
+        (f"{type_}.item", "DELETE"): (
+            permission, lambda w: ("DELETE", f"/v1/{plural}/{w.rows[type_].id}", None)),
+    }  # fmt: skip
+
+
+RECIPES.update(_event_scoped_recipes("ticket", "tickets", Permission.EDIT_TICKETS, {"name": "VIP"}))
 # Routes that do not belong to an event, where "cannot see" does not arise.
 NOT_EVENT_SCOPED = {key for key in RECIPES if key[0].startswith("event-type.")} | {
     ("event.collection", "POST")
