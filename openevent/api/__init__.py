@@ -70,6 +70,7 @@ def includeme(config):
     with config.route_prefix_context("/v1"):
         config.include(".auth")
         config.include(".events")
+        config.include(".program")
 
     def _record_allowed_methods():
         config.registry["api_allowed_methods"] = _allowed_methods(config)

@@ -112,8 +112,14 @@ class Resource:
         number of statements."""
         options = []
         for name, rel in self.relationships.items():
-            if name in include or (rel.many and (fieldset is None or name in fieldset)):
-                options.append(selectinload(getattr(self.model, rel.attr)))
+            loader = selectinload(getattr(self.model, rel.attr))
+            if name in include:
+                # Included rows are serialized with their own relationships: load those too.
+                options.append(loader.options(*rel.resource.loader_options(None, [])))
+            elif rel.attr != self.event_attr and (fieldset is None or name in fieldset):
+                # To-one links are rendered too, and a lazy load would cost a statement per row
+                # whose target is not in the identity map. The event is: the route loaded it.
+                options.append(loader)
         return options
 
     # Input
