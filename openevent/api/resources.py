@@ -195,7 +195,8 @@ class Resource:
                 raise Invalid("must be a list of resource identifiers")
             ids = [_identifier_id(item, target.type) for item in linkage]
             rows = request.dbsession.scalars(select(target.model).where(target.model.id.in_(ids)))
-            found = {row.id: row for row in rows}
+            # Rows in the trash are as unknown as they are for a to-one link below.
+            found = {row.id: row for row in rows if getattr(row, "deleted_at", None) is None}
             missing = [str(i) for i in ids if i not in found]
             if missing:
                 raise Invalid(f"names unknown {target.type} ids: {', '.join(missing)}")
