@@ -92,8 +92,13 @@ def test_speakers_link_only_to_sessions_the_caller_may_see(testapp, dbsession, e
     speaker = make_speaker(dbsession, event)
     public = make_session(dbsession, event, state=SessionState.CONFIRMED, speakers=[speaker])
     make_session(dbsession, event, state=SessionState.PENDING, speakers=[speaker])
-    make_session(dbsession, event, state=SessionState.ACCEPTED, speakers=[speaker],
-                 deleted_at=datetime(2030, 1, 1, tzinfo=UTC))  # fmt: skip
+    make_session(
+        dbsession,
+        event,
+        state=SessionState.ACCEPTED,
+        speakers=[speaker],
+        deleted_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
     url = f"/v1/speakers/{speaker.id}?include=sessions"
     document = testapp.get(url).json
     assert document["data"]["relationships"]["sessions"]["data"] == [
@@ -107,8 +112,9 @@ def test_speakers_link_only_to_sessions_the_caller_may_see(testapp, dbsession, e
 
 def test_sessions_cannot_be_set_from_the_speaker(testapp, dbsession, event, headers):
     session = make_session(dbsession, event)
-    body = jsonapi_document("speaker", {"name": "Ada"}, event=("event", event.id),
-                            sessions=[("session", session.id)])  # fmt: skip
+    body = jsonapi_document(
+        "speaker", {"name": "Ada"}, event=("event", event.id), sessions=[("session", session.id)]
+    )
     response = testapp.post_json("/v1/speakers", body, headers=headers, status=422)
     assert _pointers(response) == ["/data/relationships/sessions"]
 
@@ -146,8 +152,7 @@ def test_writes_need_the_events_team(testapp, dbsession, login, event, owner):
     testapp.delete(url, headers=stranger, status=403)
     draft_speaker = make_speaker(dbsession, make_event(dbsession, owner=owner))
     draft_body = jsonapi_document("speaker", {"name": "Mine"}, id=draft_speaker.id)
-    testapp.patch_json(f"/v1/speakers/{draft_speaker.id}", draft_body, headers=stranger,
-                       status=404)  # fmt: skip
+    testapp.patch_json(f"/v1/speakers/{draft_speaker.id}", draft_body, headers=stranger, status=404)
     dbsession.expire_all()
     assert {s.name for s in dbsession.scalars(select(Speaker))} == {"Ada Lovelace"}
 
@@ -177,8 +182,9 @@ def test_trash_restore_and_permanent_delete(testapp, dbsession, event, headers):
 
 def test_a_trashed_speaker_cannot_be_given_a_session(testapp, dbsession, event, headers):
     speaker = make_speaker(dbsession, event, deleted_at=datetime(2030, 1, 1, tzinfo=UTC))
-    body = jsonapi_document("session", {"title": "Talk"}, event=("event", event.id),
-                            speakers=[("speaker", speaker.id)])  # fmt: skip
+    body = jsonapi_document(
+        "session", {"title": "Talk"}, event=("event", event.id), speakers=[("speaker", speaker.id)]
+    )
     response = testapp.post_json("/v1/sessions", body, headers=headers, status=422)
     assert _pointers(response) == ["/data/relationships/speakers/data"]
 
@@ -191,8 +197,12 @@ def test_listing_speakers_costs_the_same_statements_for_3_or_60(
         event = make_event(dbsession, owner=owner, state=EventState.PUBLISHED)
         speakers = [make_speaker(dbsession, event, name=f"Speaker {i}") for i in range(size)]
         for i in range(size):
-            make_session(dbsession, event, state=SessionState.ACCEPTED,
-                         speakers=[speakers[i], speakers[(i + 1) % size]])  # fmt: skip
+            make_session(
+                dbsession,
+                event,
+                state=SessionState.ACCEPTED,
+                speakers=[speakers[i], speakers[(i + 1) % size]],
+            )
         dbsession.expire_all()
         url = f"/v1/events/{event.id}/speakers?page[size]=100&include=sessions"
         for caller in ({}, headers):

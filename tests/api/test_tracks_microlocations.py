@@ -118,8 +118,9 @@ def test_deleting_a_track_or_room_removes_it_and_unlinks_its_sessions(
 ):
     track = Track(event=event, name="Web")
     room = Microlocation(event=event, name="Hall A")
-    session = make_session(dbsession, event, state=SessionState.ACCEPTED, track=track,
-                           microlocation=room)  # fmt: skip
+    session = make_session(
+        dbsession, event, state=SessionState.ACCEPTED, track=track, microlocation=room
+    )
     testapp.delete(f"/v1/tracks/{track.id}", headers=headers, status=204)
     testapp.delete(f"/v1/microlocations/{room.id}", headers=headers, status=204)
     testapp.get(f"/v1/tracks/{track.id}", headers=headers, status=404)
