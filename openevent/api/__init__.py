@@ -73,6 +73,7 @@ def includeme(config):
         config.include(".event_types")
         config.include(".languages")
         config.include(".tickets")
+        config.include(".program")
         # Last: it describes the routes above.
         config.include(".openapi")
 

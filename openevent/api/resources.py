@@ -116,8 +116,14 @@ class Resource:
         number of statements."""
         options = []
         for name, rel in self.relationships.items():
-            if name in include or fieldset is None or name in fieldset:
-                options.append(selectinload(getattr(self.model, rel.attr)))
+            loader = selectinload(getattr(self.model, rel.attr))
+            if name in include:
+                # Included rows are serialized with their own relationships: load those too.
+                options.append(loader.options(*rel.resource.loader_options(None, [])))
+            elif rel.attr != self.event_attr and (fieldset is None or name in fieldset):
+                # To-one links are rendered too, and a lazy load would cost a statement per row
+                # whose target is not in the identity map. The event is: the route loaded it.
+                options.append(loader)
         return options
 
     # Input
@@ -196,7 +202,8 @@ class Resource:
                 raise Invalid("must be a list of resource identifiers")
             ids = [_identifier_id(item, target.type) for item in linkage]
             rows = request.dbsession.scalars(select(target.model).where(target.model.id.in_(ids)))
-            found = {row.id: row for row in rows}
+            # Rows in the trash are as unknown as they are for a to-one link below.
+            found = {row.id: row for row in rows if getattr(row, "deleted_at", None) is None}
             missing = [str(i) for i in ids if i not in found]
             if missing:
                 raise Invalid(f"names unknown {target.type} ids: {', '.join(missing)}")

@@ -8,12 +8,22 @@ from dataclasses import dataclass
 
 import pytest
 
-from openevent.models import EventRole, EventState, EventType, Role
+from openevent.models import (
+    EventRole,
+    EventState,
+    EventType,
+    Microlocation,
+    Role,
+    SessionState,
+    Track,
+)
 from openevent.security import Permission
 from openevent.testing import (
     JSONAPI_HEADERS,
     jsonapi_document,
     make_event,
+    make_session,
+    make_speaker,
     make_ticket,
     make_user,
 )
@@ -62,7 +72,15 @@ def world(dbsession):
     event_type = EventType(name="Conference")
     dbsession.add(event_type)
     dbsession.flush()
-    rows = {"ticket": make_ticket(dbsession, event)}
+    rows = {
+        "ticket": make_ticket(dbsession, event),
+        "session": make_session(dbsession, event, state=SessionState.ACCEPTED),
+        "speaker": make_speaker(dbsession, event),
+        "track": Track(event=event, name="Python"),
+        "microlocation": Microlocation(event=event, name="Hall A"),
+    }
+    dbsession.add_all(rows.values())
+    dbsession.flush()
     return World(event, users, roles, make_user(dbsession, password=None), event_type, rows)
 
 
@@ -132,6 +150,13 @@ def _event_scoped_recipes(type_: str, plural: str, permission: str, attributes: 
 
 
 RECIPES.update(_event_scoped_recipes("ticket", "tickets", Permission.EDIT_TICKETS, {"name": "VIP"}))
+for _type, _plural, _attributes in (
+    ("session", "sessions", {"title": "Lightning talks"}),
+    ("speaker", "speakers", {"name": "Grace Hopper"}),
+    ("track", "tracks", {"name": "Data"}),
+    ("microlocation", "microlocations", {"name": "Hall B"}),
+):
+    RECIPES.update(_event_scoped_recipes(_type, _plural, Permission.EDIT_PROGRAM, _attributes))
 # Routes that do not belong to an event, where "cannot see" does not arise.
 NOT_EVENT_SCOPED = {key for key in RECIPES if key[0].startswith("event-type.")} | {
     ("event.collection", "POST")

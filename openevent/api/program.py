@@ -1,0 +1,150 @@
+"""An event's program: /v1/sessions, /v1/speakers, /v1/tracks and /v1/microlocations."""
+
+from openevent.api.crud import add_event_scoped_resource
+from openevent.api.events import RestoreOnly, ends_after_start
+from openevent.api.fields import (
+    Choice,
+    Color,
+    Computed,
+    DateTime,
+    Email,
+    Html,
+    Integer,
+    String,
+    Url,
+)
+from openevent.api.previews import preview
+from openevent.api.resources import Relationship, Resource, register
+from openevent.models import Microlocation, Session, SessionState, Speaker, Track
+from openevent.security import Permission
+
+# The program the public sees: proposals, rejections and withdrawals stay with the team.
+PUBLIC_SESSION_STATES = (SessionState.ACCEPTED, SessionState.CONFIRMED)
+
+
+def abstract_preview(session: Session) -> str | None:
+    """Plain text of the short abstract, or else of the long one, for lists and cards."""
+    return preview(session.short_abstract) or preview(session.long_abstract)
+
+
+class SessionResource(Resource):
+    def public_clause(self):
+        return Session.state.in_(PUBLIC_SESSION_STATES)
+
+    def is_public(self, obj):
+        return obj.state in PUBLIC_SESSION_STATES
+
+    def validate(self, obj, ctx):
+        ends_after_start(obj)
+
+
+class SpeakerResource(Resource):
+    def serialize(self, obj, ctx, fieldset=None, team=False):
+        document = super().serialize(obj, ctx, fieldset, team)
+        if not team:
+            # Speakers' addresses are for the organizers, as in Open Event.
+            document["attributes"].pop("email", None)
+        return document
+
+
+def _timestamps() -> dict:
+    return {
+        "created-at": DateTime(read_only=True),
+        "last-modified-at": DateTime(read_only=True),
+    }
+
+
+session_resource = register(
+    SessionResource(
+        type="session",
+        model=Session,
+        path="/v1/sessions",
+        fields={
+            "title": String(required=True, min_length=1),
+            "subtitle": String(),
+            "short-abstract": Html(),
+            "long-abstract": Html(),
+            "abstract-preview": Computed(
+                abstract_preview,
+                description="plain text of the abstract, at most 200 characters",
+            ),
+            "language": String(max_length=35),
+            "level": String(max_length=64),
+            "state": Choice(SessionState, nullable=False),
+            "starts-at": DateTime(),
+            "ends-at": DateTime(),
+            **_timestamps(),
+            "deleted-at": RestoreOnly(),
+        },
+        relationships={
+            "event": Relationship("event", "event", writable=False),
+            "track": Relationship("track", "track"),
+            "microlocation": Relationship("microlocation", "microlocation"),
+            "speakers": Relationship("speaker", "speakers", many=True),
+        },
+    )
+)
+
+speaker_resource = register(
+    SpeakerResource(
+        type="speaker",
+        model=Speaker,
+        path="/v1/speakers",
+        fields={
+            "name": String(required=True, min_length=1),
+            # Not filterable: the public must not learn whose address is on file.
+            "email": Email(filterable=False, sortable=False),
+            "photo-url": Url(),
+            "organisation": String(),
+            "bio": Html(),
+            "website": Url(),
+            "twitter": Url(),
+            "github": Url(),
+            "linkedin": Url(),
+            **_timestamps(),
+            "deleted-at": RestoreOnly(),
+        },
+        relationships={
+            "event": Relationship("event", "event", writable=False),
+            "sessions": Relationship("session", "sessions", many=True, writable=False),
+        },
+    )
+)
+
+track_resource = register(
+    Resource(
+        type="track",
+        model=Track,
+        path="/v1/tracks",
+        fields={
+            "name": String(required=True, min_length=1),
+            "color": Color(),
+            **_timestamps(),
+        },
+        relationships={"event": Relationship("event", "event", writable=False)},
+    )
+)
+
+microlocation_resource = register(
+    Resource(
+        type="microlocation",
+        model=Microlocation,
+        path="/v1/microlocations",
+        fields={
+            "name": String(required=True, min_length=1),
+            "position": Integer(minimum=0, nullable=False),
+            **_timestamps(),
+        },
+        relationships={"event": Relationship("event", "event", writable=False)},
+    )
+)
+
+
+def includeme(config):
+    for resource, plural in [
+        (session_resource, "sessions"),
+        (speaker_resource, "speakers"),
+        (track_resource, "tracks"),
+        (microlocation_resource, "microlocations"),
+    ]:
+        add_event_scoped_resource(config, resource, plural, Permission.EDIT_PROGRAM)
