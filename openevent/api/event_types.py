@@ -26,6 +26,9 @@ class EventTypeResource(Resource):
 
     event_attr = None
 
+    def event_id_of(self, obj):
+        return None
+
     def context_for(self, obj):
         return FieldContext()
 

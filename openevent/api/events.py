@@ -51,6 +51,9 @@ class EventResource(Resource):
     def event_of(self, obj):
         return obj
 
+    def event_id_of(self, obj):
+        return obj.id
+
     def public_clause(self):
         return and_(Event.state == EventState.PUBLISHED, Event.deleted_at.is_(None))
 

@@ -1,6 +1,9 @@
 """Plain-text previews of HTML, for lists and cards that cannot render markup."""
 
-from html.parser import HTMLParser
+import html
+import re
+
+import nh3
 
 PREVIEW_LENGTH = 200
 ELLIPSIS = "…"
@@ -8,38 +11,15 @@ ELLIPSIS = "…"
 # Tags that separate words when rendered; stripping them must leave a space, not glue words.
 _BREAKING_TAGS = {"blockquote", "br", "div", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li",
                   "ol", "p", "pre", "td", "th", "tr", "ul"}  # fmt: skip
-_INVISIBLE_TAGS = {"script", "style"}
+_TAG = re.compile(r"<[^>]*>")
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in _INVISIBLE_TAGS:
-            self._hidden += 1
-        elif tag in _BREAKING_TAGS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag):
-        if tag in _INVISIBLE_TAGS:
-            self._hidden = max(0, self._hidden - 1)
-        elif tag in _BREAKING_TAGS:
-            self.parts.append(" ")
-
-    def handle_data(self, data):
-        if not self._hidden:
-            self.parts.append(data)
-
-
-def plain_text(html: str) -> str:
-    """``html`` as text: tags stripped, entities unescaped, whitespace collapsed."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    return " ".join("".join(parser.parts).split())
+def plain_text(markup: str) -> str:
+    """``markup`` as text: tags stripped, entities unescaped, whitespace collapsed."""
+    # nh3 parses the HTML properly (and drops script and style content); what it leaves is
+    # only breaking tags, without attributes, which a plain pattern can replace by spaces.
+    kept = nh3.clean(markup, tags=_BREAKING_TAGS, attributes={}, link_rel=None)
+    return " ".join(html.unescape(_TAG.sub(" ", kept)).split())
 
 
 def preview(html: str | None, limit: int = PREVIEW_LENGTH) -> str | None:

@@ -39,8 +39,8 @@ class SessionResource(Resource):
 
 
 class SpeakerResource(Resource):
-    def serialize(self, obj, ctx, fieldset=None, team=False):
-        document = super().serialize(obj, ctx, fieldset, team)
+    def serialize(self, obj, ctx, fieldset=None, team=False, to_many=True):
+        document = super().serialize(obj, ctx, fieldset, team, to_many)
         if not team:
             # Speakers' addresses are for the organizers, as in Open Event.
             document["attributes"].pop("email", None)

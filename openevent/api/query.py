@@ -163,10 +163,11 @@ def render_list(request, resource: Resource, stmt: Select, query: ListQuery, *, 
         .offset((query.page_number - 1) * query.page_size)
     )
     rows = request.dbsession.scalars(page).all()
-    data = [resource.serialize(row, resource.context_for(row), fieldset, team) for row in rows]
+    contexts = _Contexts()
+    data = [resource.serialize(row, contexts(resource, row), fieldset, team) for row in rows]
     document = {"data": data, "links": _page_links(request, query, count), "meta": {"count": count}}
     if query.include:
-        document["included"] = _included(resource, rows, query, team)
+        document["included"] = _included(resource, rows, query, team, contexts)
     document["jsonapi"] = JSONAPI
     return document
 
@@ -180,12 +181,26 @@ def render_one(request, resource: Resource, obj, query: ListQuery | None = None,
         "links": {"self": resource.link(obj)},
     }
     if query.include:
-        document["included"] = _included(resource, [obj], query, team)
+        document["included"] = _included(resource, [obj], query, team, _Contexts())
     document["jsonapi"] = JSONAPI
     return document
 
 
-def _included(resource, rows, query, team) -> list[dict]:
+class _Contexts:
+    """Field contexts of one response, per event: its rows share a handful of timezones."""
+
+    def __init__(self):
+        self._by_event: dict = {}
+
+    def __call__(self, resource: Resource, obj) -> FieldContext:
+        key = resource.event_id_of(obj)
+        context = self._by_event.get(key)
+        if context is None:
+            context = self._by_event[key] = resource.context_for(obj)
+        return context
+
+
+def _included(resource, rows, query, team, contexts: _Contexts) -> list[dict]:
     seen: dict[tuple[str, int], dict] = {}
     for row in rows:
         for name in query.include:
@@ -198,8 +213,13 @@ def _included(resource, rows, query, team) -> list[dict]:
                     continue
                 if getattr(target, "deleted_at", None) is not None:
                     continue
-                seen[key] = rel.resource.serialize(
-                    target, rel.resource.context_for(target), query.fieldsets.get(rel.type), team
+                target_resource = rel.resource
+                seen[key] = target_resource.serialize(
+                    target,
+                    contexts(target_resource, target),
+                    query.fieldsets.get(rel.type),
+                    team,
+                    to_many=False,
                 )
     return list(seen.values())
 

@@ -17,6 +17,7 @@ from openevent.api.errors import Unprocessable, ValidationFailed
 from openevent.api.fields import Field, FieldContext, Invalid
 
 RESOURCES: dict[str, Resource] = {}
+_NO_KEY = object()
 
 
 def register(resource: Resource) -> Resource:
@@ -77,6 +78,10 @@ class Resource:
     def context_for(self, obj) -> FieldContext:
         return FieldContext(tz=self.event_of(obj).tzinfo)
 
+    def event_id_of(self, obj) -> int | None:
+        """The id of the event whose timezone ``obj`` is shown in (read without a load)."""
+        return obj.event_id
+
     # Output
 
     def link(self, obj) -> str:
@@ -85,8 +90,14 @@ class Resource:
     def identifier(self, obj) -> dict:
         return {"type": self.type, "id": str(obj.id)}
 
-    def serialize(self, obj, ctx: FieldContext, fieldset: set[str] | None = None, team=False):
-        """The resource object for ``obj``; ``fieldset`` limits it (sparse fieldsets)."""
+    def serialize(
+        self, obj, ctx: FieldContext, fieldset: set[str] | None = None, team=False, to_many=True
+    ):
+        """The resource object for ``obj``; ``fieldset`` limits it (sparse fieldsets).
+
+        ``to_many=False`` leaves out to-many linkage: included rows get it only when asked for
+        as primary data, or every included speaker would load all of its sessions.
+        """
         attributes = {}
         for name, spec in self.fields.items():
             if fieldset is not None and name not in fieldset:
@@ -95,7 +106,12 @@ class Resource:
             attributes[name] = spec.render(value, ctx)
         relationships = {}
         for name, rel in self.relationships.items():
-            if fieldset is not None and name not in fieldset:
+            if (fieldset is not None and name not in fieldset) or (rel.many and not to_many):
+                continue
+            if not rel.many and (key := getattr(obj, f"{rel.attr}_id", _NO_KEY)) is not _NO_KEY:
+                # The foreign key names the target: no need to load it.
+                data = None if key is None else {"type": rel.type, "id": str(key)}
+                relationships[name] = {"data": data}
                 continue
             target = getattr(obj, rel.attr)
             if rel.many:
@@ -111,18 +127,18 @@ class Resource:
         document["links"] = {"self": self.link(obj)}
         return document
 
-    def loader_options(self, fieldset: set[str] | None, include: list[str]):
+    def loader_options(self, fieldset: set[str] | None, include: list[str], to_many=True):
         """Eager loads so that a page of rows, with its links and includes, costs a fixed
         number of statements."""
         options = []
         for name, rel in self.relationships.items():
             loader = selectinload(getattr(self.model, rel.attr))
             if name in include:
-                # Included rows are serialized with their own relationships: load those too.
-                options.append(loader.options(*rel.resource.loader_options(None, [])))
-            elif rel.attr != self.event_attr and (fieldset is None or name in fieldset):
-                # To-one links are rendered too, and a lazy load would cost a statement per row
-                # whose target is not in the identity map. The event is: the route loaded it.
+                # Included rows are serialized with their to-one links: load those too.
+                options.append(loader.options(*rel.resource.loader_options(None, [], False)))
+            elif rel.many and to_many and (fieldset is None or name in fieldset):
+                # To-many links are rendered from the loaded collection; to-one links come
+                # from the foreign key column and need no load.
                 options.append(loader)
         return options
 
