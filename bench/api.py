@@ -68,23 +68,38 @@ def load_event(registry) -> int:
     samples = _samples()
     start = datetime(2030, 3, 17, 1, 0, tzinfo=UTC)
     with transaction_scope(registry) as db:
-        event = Event(name="Bench Summit", timezone="Asia/Singapore", state=EventState.PUBLISHED,
-                      starts_at=start, ends_at=start + timedelta(days=3))  # fmt: skip
-        speakers = [Speaker(event=event, name=f"Speaker {i}", email=f"s{i}@example.org",
-                            organisation="FOSSASIA", bio="<p>Free software person.</p>")
-                    for i in range(SPEAKERS)]  # fmt: skip
+        event = Event(
+            name="Bench Summit",
+            timezone="Asia/Singapore",
+            state=EventState.PUBLISHED,
+            starts_at=start,
+            ends_at=start + timedelta(days=3),
+        )
+        speakers = [
+            Speaker(
+                event=event,
+                name=f"Speaker {i}",
+                email=f"s{i}@example.org",
+                organisation="FOSSASIA",
+                bio="<p>Free software person.</p>",
+            )
+            for i in range(SPEAKERS)
+        ]
         db.add_all([event, *speakers])
         for i in range(SESSIONS):
             sample = samples[i % len(samples)]
-            db.add(Session(
-                event=event, title=(sample.get("title") or f"Talk {i}")[:255],
-                short_abstract=sample.get("short-abstract") or None,
-                long_abstract=sample.get("long-abstract") or None,
-                state=SessionState.ACCEPTED,
-                starts_at=start + timedelta(minutes=30 * i),
-                ends_at=start + timedelta(minutes=30 * i + 25),
-                speakers=[speakers[(i * 7 + k) % SPEAKERS] for k in range(1 + i % 3)],
-            ))  # fmt: skip
+            db.add(
+                Session(
+                    event=event,
+                    title=(sample.get("title") or f"Talk {i}")[:255],
+                    short_abstract=sample.get("short-abstract") or None,
+                    long_abstract=sample.get("long-abstract") or None,
+                    state=SessionState.ACCEPTED,
+                    starts_at=start + timedelta(minutes=30 * i),
+                    ends_at=start + timedelta(minutes=30 * i + 25),
+                    speakers=[speakers[(i * 7 + k) % SPEAKERS] for k in range(1 + i % 3)],
+                )
+            )
         db.flush()
         return event.id
 
@@ -111,12 +126,18 @@ def floor_document(connection, event_id: int, tz) -> bytes:
         session = sessions.get(row["id"])
         if session is None:
             session = sessions[row["id"]] = {
-                "type": "session", "id": str(row["id"]),
+                "type": "session",
+                "id": str(row["id"]),
                 "attributes": {
-                    "title": row["title"], "subtitle": row["subtitle"],
-                    "short-abstract": row["short_abstract"], "long-abstract": row["long_abstract"],
-                    "language": row["language"], "level": row["level"], "state": row["state"],
-                    "starts-at": _iso(row["starts_at"], tz), "ends-at": _iso(row["ends_at"], tz),
+                    "title": row["title"],
+                    "subtitle": row["subtitle"],
+                    "short-abstract": row["short_abstract"],
+                    "long-abstract": row["long_abstract"],
+                    "language": row["language"],
+                    "level": row["level"],
+                    "state": row["state"],
+                    "starts-at": _iso(row["starts_at"], tz),
+                    "ends-at": _iso(row["ends_at"], tz),
                     "created-at": _iso(row["created_at"], tz),
                     "last-modified-at": _iso(row["last_modified_at"], tz),
                     "deleted-at": _iso(row["deleted_at"], tz),
@@ -130,17 +151,32 @@ def floor_document(connection, event_id: int, tz) -> bytes:
                     "speakers": {"data": []},
                 },
                 "links": {"self": f"/v1/sessions/{row['id']}"},
-            }  # fmt: skip
+            }
         if row["speaker_id"] is not None:
             sid = str(row["speaker_id"])
             session["relationships"]["speakers"]["data"].append({"type": "speaker", "id": sid})
-            included.setdefault(row["speaker_id"], {
-                "type": "speaker", "id": sid,
-                "attributes": {k: row[k] for k in ("name", "email", "photo_url", "organisation",
-                                                   "bio", "website", "twitter", "github",
-                                                   "linkedin")},
-                "links": {"self": f"/v1/speakers/{sid}"},
-            })  # fmt: skip
+            included.setdefault(
+                row["speaker_id"],
+                {
+                    "type": "speaker",
+                    "id": sid,
+                    "attributes": {
+                        k: row[k]
+                        for k in (
+                            "name",
+                            "email",
+                            "photo_url",
+                            "organisation",
+                            "bio",
+                            "website",
+                            "twitter",
+                            "github",
+                            "linkedin",
+                        )
+                    },
+                    "links": {"self": f"/v1/speakers/{sid}"},
+                },
+            )
     return orjson.dumps({"data": list(sessions.values()), "included": list(included.values())})
 
 
@@ -157,8 +193,10 @@ def measure(fn, seconds: float) -> list[float]:
 
 def report(name: str, timings: list[float]) -> float:
     median = statistics.median(timings)
-    print(f"{name:6} {len(timings) / sum(timings):8.1f} req/s   median {median * 1000:7.2f} ms   "
-          f"({len(timings)} runs)")  # fmt: skip
+    print(
+        f"{name:6} {len(timings) / sum(timings):8.1f} req/s   median {median * 1000:7.2f} ms   "
+        f"({len(timings)} runs)"
+    )
     return median
 
 
@@ -177,8 +215,13 @@ def main() -> None:
                 c.exec_driver_sql(f'CREATE DATABASE "{name}"')
             url = database_url(args.database_url).set(database=name).render_as_string(False)
         try:
-            config = configure({"sqlalchemy.url": url, "openevent.secret": secrets.token_hex(16),
-                                "openevent.storage": "memory"})  # fmt: skip
+            config = configure(
+                {
+                    "sqlalchemy.url": url,
+                    "openevent.secret": secrets.token_hex(16),
+                    "openevent.storage": "memory",
+                }
+            )
             engine = config.registry["dbengine"]
             with engine.begin() as connection:
                 command.upgrade(
@@ -194,11 +237,14 @@ def main() -> None:
             with engine.connect() as connection:
                 floor = json.loads(floor_document(connection, event_id, tz))
                 assert len(floor["data"]) == PAGE
-                print(f"{SESSIONS} sessions, {SPEAKERS} speakers, page of {PAGE} with speakers; "
-                      f"{engine.dialect.name}")  # fmt: skip
+                print(
+                    f"{SESSIONS} sessions, {SPEAKERS} speakers, page of {PAGE} with speakers; "
+                    f"{engine.dialect.name}"
+                )
                 app_median = report("app", measure(lambda: app.get(path), args.seconds))
-                floor_median = report("floor", measure(
-                    lambda: floor_document(connection, event_id, tz), args.seconds))  # fmt: skip
+                floor_median = report(
+                    "floor", measure(lambda: floor_document(connection, event_id, tz), args.seconds)
+                )
             print(f"ratio  {app_median / floor_median:.2f}x the floor (median latency)")
             engine.dispose()
         finally:

@@ -53,12 +53,17 @@ def register_user(request):
     password = attributes.pop("password", None)
     errors = []
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        errors.append(Unprocessable(f"password must be a string of {MIN_PASSWORD_LENGTH} or more "
-                                    "characters", pointer="/data/attributes/password"))  # fmt: skip
+        errors.append(
+            Unprocessable(
+                f"password must be a string of {MIN_PASSWORD_LENGTH} or more characters",
+                pointer="/data/attributes/password",
+            )
+        )
     user = User()
     try:
-        user_resource.apply(request, user, {"attributes": attributes}, FieldContext(),
-                            creating=True)  # fmt: skip
+        user_resource.apply(
+            request, user, {"attributes": attributes}, FieldContext(), creating=True
+        )
     except ValidationFailed as exc:
         errors = exc.errors + errors
     if errors:

@@ -67,8 +67,9 @@ def get_one(request, resource: Resource, obj, context):
     return render_one(request, resource, obj, query, team=is_team(request, context))
 
 
-def write_one(request, resource: Resource, obj, data: dict, ctx: FieldContext, hooks: Hooks, *,
-              creating: bool):  # fmt: skip
+def write_one(
+    request, resource: Resource, obj, data: dict, ctx: FieldContext, hooks: Hooks, *, creating: bool
+):
     if hooks.before_write:
         hooks.before_write(request, obj, data)
     resource.apply(request, obj, data, ctx, creating=creating)
@@ -110,12 +111,16 @@ def add_event_scoped_resource(
         require(request, permission, context)
         if context.event.deleted_at is not None:
             raise Unprocessable("the event is in the trash", pointer="/data/relationships/event")
-        data = {**data, "relationships": {
-            k: v for k, v in data.get("relationships", {}).items() if k != "event"
-        }}  # fmt: skip
+        data = {
+            **data,
+            "relationships": {
+                k: v for k, v in data.get("relationships", {}).items() if k != "event"
+            },
+        }
         obj = resource.model(event=context.event)
-        write_one(request, resource, obj, data, FieldContext(context.event.tzinfo), hooks,
-                  creating=True)  # fmt: skip
+        write_one(
+            request, resource, obj, data, FieldContext(context.event.tzinfo), hooks, creating=True
+        )
         return created(request, resource, obj, context)
 
     def read_view(context, request):
@@ -123,8 +128,15 @@ def add_event_scoped_resource(
 
     def update_view(context, request):
         data = read_resource_object(request, resource.type, with_id=str(context.row.id))
-        write_one(request, resource, context.row, data, FieldContext(context.event.tzinfo), hooks,
-                  creating=False)  # fmt: skip
+        write_one(
+            request,
+            resource,
+            context.row,
+            data,
+            FieldContext(context.event.tzinfo),
+            hooks,
+            creating=False,
+        )
         return get_one(request, resource, context.row, context)
 
     def delete_view(context, request):
@@ -171,11 +183,31 @@ def add_event_scoped_resource(
     config.add_route(f"event.{plural}", f"/events/{{id}}/{plural}", factory=EventContext)
     view = dict(renderer="jsonapi")
     config.add_view(create_view, route_name=f"{name}.collection", request_method="POST", **view)
-    config.add_view(read_view, route_name=f"{name}.item", request_method="GET",
-                    permission=Permission.VIEW, **view)  # fmt: skip
-    config.add_view(update_view, route_name=f"{name}.item", request_method="PATCH",
-                    permission=permission, **view)  # fmt: skip
-    config.add_view(delete_view, route_name=f"{name}.item", request_method="DELETE",
-                    permission=permission, **view)  # fmt: skip
-    config.add_view(list_view, route_name=f"event.{plural}", request_method="GET",
-                    permission=Permission.VIEW, **view)  # fmt: skip
+    config.add_view(
+        read_view,
+        route_name=f"{name}.item",
+        request_method="GET",
+        permission=Permission.VIEW,
+        **view,
+    )
+    config.add_view(
+        update_view,
+        route_name=f"{name}.item",
+        request_method="PATCH",
+        permission=permission,
+        **view,
+    )
+    config.add_view(
+        delete_view,
+        route_name=f"{name}.item",
+        request_method="DELETE",
+        permission=permission,
+        **view,
+    )
+    config.add_view(
+        list_view,
+        route_name=f"event.{plural}",
+        request_method="GET",
+        permission=Permission.VIEW,
+        **view,
+    )

@@ -129,12 +129,28 @@ def includeme(config):
     json = dict(renderer="jsonapi")
     config.add_route("event-type.collection", "/event-types")
     config.add_route("event-type.item", "/event-types/{id}", factory=EventTypeContext)
-    config.add_view(list_event_types, route_name="event-type.collection", request_method="GET",
-                    **json)  # fmt: skip
-    config.add_view(create_event_type, route_name="event-type.collection", request_method="POST",
-                    permission=Permission.ADMIN, **json)  # fmt: skip
+    config.add_view(
+        list_event_types, route_name="event-type.collection", request_method="GET", **json
+    )
+    config.add_view(
+        create_event_type,
+        route_name="event-type.collection",
+        request_method="POST",
+        permission=Permission.ADMIN,
+        **json,
+    )
     config.add_view(read_event_type, route_name="event-type.item", request_method="GET", **json)
-    config.add_view(update_event_type, route_name="event-type.item", request_method="PATCH",
-                    permission=Permission.ADMIN, **json)  # fmt: skip
-    config.add_view(delete_event_type, route_name="event-type.item", request_method="DELETE",
-                    permission=Permission.ADMIN, **json)  # fmt: skip
+    config.add_view(
+        update_event_type,
+        route_name="event-type.item",
+        request_method="PATCH",
+        permission=Permission.ADMIN,
+        **json,
+    )
+    config.add_view(
+        delete_event_type,
+        route_name="event-type.item",
+        request_method="DELETE",
+        permission=Permission.ADMIN,
+        **json,
+    )

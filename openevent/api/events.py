@@ -41,8 +41,10 @@ class RestoreOnly(DateTime):
 def ends_after_start(obj, starts="starts_at", ends="ends_at", name="ends-at"):
     start, end = getattr(obj, starts), getattr(obj, ends)
     if start is not None and end is not None and end <= start:
-        raise Unprocessable(f"{name} must be after {name.replace('ends', 'starts')}",
-                            pointer=f"/data/attributes/{name}")  # fmt: skip
+        raise Unprocessable(
+            f"{name} must be after {name.replace('ends', 'starts')}",
+            pointer=f"/data/attributes/{name}",
+        )
 
 
 class EventResource(Resource):
@@ -217,8 +219,9 @@ def change_role(context, request):
     data = read_resource_object(request, "event-role", with_id=str(role.id))
     attributes = data.get("attributes", {})
     if set(attributes) - {"role"} or data.get("relationships"):
-        raise Unprocessable("only the role can change; remove the role and add another",
-                            pointer="/data")  # fmt: skip
+        raise Unprocessable(
+            "only the role can change; remove the role and add another", pointer="/data"
+        )
     try:
         new = role_resource.fields["role"].parse(attributes.get("role", role.role.value), None)
     except Invalid as exc:
@@ -261,13 +264,34 @@ def includeme(config):
         (update_event, "PATCH", Permission.EDIT),
         (delete_event, "DELETE", Permission.DELETE),
     ]:
-        config.add_view(view, route_name="event.item", request_method=method,
-                        permission=permission, **json)  # fmt: skip
-    config.add_view(list_roles, route_name="event.roles", request_method="GET",
-                    permission=Permission.VIEW_TEAM, **json)  # fmt: skip
-    config.add_view(add_role, route_name="event.roles", request_method="POST",
-                    permission=Permission.MANAGE_ROLES, **json)  # fmt: skip
-    config.add_view(change_role, route_name="event.role", request_method="PATCH",
-                    permission=Permission.MANAGE_ROLES, **json)  # fmt: skip
-    config.add_view(remove_role, route_name="event.role", request_method="DELETE",
-                    permission=Permission.MANAGE_ROLES, **json)  # fmt: skip
+        config.add_view(
+            view, route_name="event.item", request_method=method, permission=permission, **json
+        )
+    config.add_view(
+        list_roles,
+        route_name="event.roles",
+        request_method="GET",
+        permission=Permission.VIEW_TEAM,
+        **json,
+    )
+    config.add_view(
+        add_role,
+        route_name="event.roles",
+        request_method="POST",
+        permission=Permission.MANAGE_ROLES,
+        **json,
+    )
+    config.add_view(
+        change_role,
+        route_name="event.role",
+        request_method="PATCH",
+        permission=Permission.MANAGE_ROLES,
+        **json,
+    )
+    config.add_view(
+        remove_role,
+        route_name="event.role",
+        request_method="DELETE",
+        permission=Permission.MANAGE_ROLES,
+        **json,
+    )

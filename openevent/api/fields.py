@@ -111,8 +111,30 @@ class Text(String):
 class Html(Text):
     """HTML reduced to an allow-list: no scripts, no event handlers, no javascript: links."""
 
-    TAGS = {"a", "b", "blockquote", "br", "code", "em", "h1", "h2", "h3", "h4", "i", "li",
-            "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "u", "ul"}  # fmt: skip
+    TAGS = {
+        "a",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "i",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "u",
+        "ul",
+    }
     ATTRIBUTES = {"a": {"href", "title"}}
 
     def parse_value(self, value, ctx):

@@ -116,11 +116,16 @@ _LANGUAGES = {
         "meta": {"type": "object"},
     },
 }
-describe(list_languages, "custom", summary="Languages sessions may use, named in ?locale=xx",
-         response_schema=_LANGUAGES)  # fmt: skip
+describe(
+    list_languages,
+    "custom",
+    summary="Languages sessions may use, named in ?locale=xx",
+    response_schema=_LANGUAGES,
+)
 
 
 def includeme(config):
     config.add_route("language.collection", "/languages")
-    config.add_view(list_languages, route_name="language.collection", request_method="GET",
-                    renderer="jsonapi")  # fmt: skip
+    config.add_view(
+        list_languages, route_name="language.collection", request_method="GET", renderer="jsonapi"
+    )

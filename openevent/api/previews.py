@@ -9,8 +9,26 @@ PREVIEW_LENGTH = 200
 ELLIPSIS = "…"
 
 # Tags that separate words when rendered; stripping them must leave a space, not glue words.
-_BREAKING_TAGS = {"blockquote", "br", "div", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "li",
-                  "ol", "p", "pre", "td", "th", "tr", "ul"}  # fmt: skip
+_BREAKING_TAGS = {
+    "blockquote",
+    "br",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "td",
+    "th",
+    "tr",
+    "ul",
+}
 _TAG = re.compile(r"<[^>]*>")
 
 

@@ -239,8 +239,13 @@ def test_an_events_type_is_changed_and_cleared(testapp, dbsession, login):
 def test_an_unknown_or_malformed_type_on_an_event_is_422(testapp, dbsession, login, linkage):
     owner = make_user(dbsession)
     event = make_event(dbsession, owner=owner)
-    body = {"data": {"type": "event", "id": str(event.id),
-                     "relationships": {"event-type": {"data": linkage}}}}  # fmt: skip
+    body = {
+        "data": {
+            "type": "event",
+            "id": str(event.id),
+            "relationships": {"event-type": {"data": linkage}},
+        }
+    }
     response = testapp.patch_json(
         f"/v1/events/{event.id}", body, headers={**login(owner), **JSONAPI_HEADERS}, status=422
     )

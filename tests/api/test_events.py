@@ -124,9 +124,14 @@ def test_media_type_parameters_other_than_ext_and_profile_are_415(testapp, owner
 
 @pytest.mark.parametrize(
     "body",
-    ['{"data": []}', '{"data": {"type": "session"}}', '{"data": {"type": "event", '
-     '"attributes": []}}', "null", '"text"'],
-)  # fmt: skip
+    [
+        '{"data": []}',
+        '{"data": {"type": "session"}}',
+        '{"data": {"type": "event", "attributes": []}}',
+        "null",
+        '"text"',
+    ],
+)
 def test_malformed_documents_are_400(testapp, owner_headers, body, dbsession):
     response = testapp.post("/v1/events", body, headers=owner_headers, status=400)
     assert response.json["errors"][0]["source"]["pointer"].startswith("/data")

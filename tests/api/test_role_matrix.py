@@ -95,23 +95,40 @@ def _event_patch(w):
 RECIPES = {
     ("event.collection", "POST"): (
         Permission.CREATE_EVENT,
-        lambda w: ("POST", "/v1/events", jsonapi_document("event", {
-            "name": "Meetup", "timezone": "Europe/Berlin",
-            "starts-at": "2030-01-01T18:00", "ends-at": "2030-01-01T21:00"})),
+        lambda w: (
+            "POST",
+            "/v1/events",
+            jsonapi_document(
+                "event",
+                {
+                    "name": "Meetup",
+                    "timezone": "Europe/Berlin",
+                    "starts-at": "2030-01-01T18:00",
+                    "ends-at": "2030-01-01T21:00",
+                },
+            ),
+        ),
     ),
     ("event.item", "PATCH"): (Permission.EDIT, _event_patch),
     ("event.item", "DELETE"): (
-        Permission.DELETE, lambda w: ("DELETE", f"/v1/events/{w.event.id}", None)),
+        Permission.DELETE,
+        lambda w: ("DELETE", f"/v1/events/{w.event.id}", None),
+    ),
     ("event.roles", "POST"): (
         Permission.MANAGE_ROLES,
-        lambda w: ("POST", f"/v1/events/{w.event.id}/roles", jsonapi_document(
-            "event-role", {"role": "coorganizer"}, user=("user", w.spare.id))),
+        lambda w: (
+            "POST",
+            f"/v1/events/{w.event.id}/roles",
+            jsonapi_document("event-role", {"role": "coorganizer"}, user=("user", w.spare.id)),
+        ),
     ),
     ("event.role", "PATCH"): (
         Permission.MANAGE_ROLES,
-        lambda w: ("PATCH", f"/v1/events/{w.event.id}/roles/{w.roles['coorganizer'].id}",
-                   jsonapi_document("event-role", {"role": "organizer"},
-                                    id=w.roles["coorganizer"].id)),
+        lambda w: (
+            "PATCH",
+            f"/v1/events/{w.event.id}/roles/{w.roles['coorganizer'].id}",
+            jsonapi_document("event-role", {"role": "organizer"}, id=w.roles["coorganizer"].id),
+        ),
     ),
     ("event.role", "DELETE"): (
         Permission.MANAGE_ROLES,
@@ -123,12 +140,17 @@ RECIPES = {
     ),
     ("event-type.item", "PATCH"): (
         Permission.ADMIN,
-        lambda w: ("PATCH", f"/v1/event-types/{w.event_type.id}",
-                   jsonapi_document("event-type", {"name": "Summit"}, id=w.event_type.id)),
+        lambda w: (
+            "PATCH",
+            f"/v1/event-types/{w.event_type.id}",
+            jsonapi_document("event-type", {"name": "Summit"}, id=w.event_type.id),
+        ),
     ),
     ("event-type.item", "DELETE"): (
-        Permission.ADMIN, lambda w: ("DELETE", f"/v1/event-types/{w.event_type.id}", None)),
-}  # fmt: skip
+        Permission.ADMIN,
+        lambda w: ("DELETE", f"/v1/event-types/{w.event_type.id}", None),
+    ),
+}
 
 
 def _event_scoped_recipes(type_: str, plural: str, permission: str, attributes: dict):
@@ -136,17 +158,25 @@ def _event_scoped_recipes(type_: str, plural: str, permission: str, attributes: 
     return {
         (f"{type_}.collection", "POST"): (
             permission,
-            lambda w: ("POST", f"/v1/{plural}",
-                       jsonapi_document(type_, attributes, event=("event", w.event.id))),
+            lambda w: (
+                "POST",
+                f"/v1/{plural}",
+                jsonapi_document(type_, attributes, event=("event", w.event.id)),
+            ),
         ),
         (f"{type_}.item", "PATCH"): (
             permission,
-            lambda w: ("PATCH", f"/v1/{plural}/{w.rows[type_].id}",
-                       jsonapi_document(type_, attributes, id=w.rows[type_].id)),
+            lambda w: (
+                "PATCH",
+                f"/v1/{plural}/{w.rows[type_].id}",
+                jsonapi_document(type_, attributes, id=w.rows[type_].id),
+            ),
         ),
         (f"{type_}.item", "DELETE"): (
-            permission, lambda w: ("DELETE", f"/v1/{plural}/{w.rows[type_].id}", None)),
-    }  # fmt: skip
+            permission,
+            lambda w: ("DELETE", f"/v1/{plural}/{w.rows[type_].id}", None),
+        ),
+    }
 
 
 RECIPES.update(_event_scoped_recipes("ticket", "tickets", Permission.EDIT_TICKETS, {"name": "VIP"}))
@@ -188,9 +218,12 @@ def test_role_matrix(testapp, world, token_for, route, caller):
     if caller != "anonymous":
         headers.update(token_for(world.users[caller]))
     response = testapp.request(
-        url, method=method, headers=headers, expect_errors=True,
+        url,
+        method=method,
+        headers=headers,
+        expect_errors=True,
         body=None if body is None else testapp.JSONEncoder().encode(body).encode(),
-    )  # fmt: skip
+    )
     if caller in POLICY[permission]:
         assert response.status_int in (200, 201, 204), response.text
     elif caller == "anonymous":
@@ -208,7 +241,10 @@ def test_outsiders_get_404_on_a_draft_event(testapp, world, dbsession, token_for
     method, url, body = recipe(world)
     headers = {**JSONAPI_HEADERS, **token_for(world.users["other"])}
     response = testapp.request(
-        url, method=method, headers=headers, expect_errors=True,
+        url,
+        method=method,
+        headers=headers,
+        expect_errors=True,
         body=None if body is None else testapp.JSONEncoder().encode(body).encode(),
-    )  # fmt: skip
+    )
     assert response.status_int == 404, response.text
