@@ -2,7 +2,7 @@
 
 import orjson
 
-from openevent.api.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from openevent.api.errors import BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
 
 MEDIA_TYPE = "application/vnd.api+json"
 
@@ -47,10 +47,13 @@ def read_resource_object(request, expected_type: str, *, with_id: str | None = N
     if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
         raise BadRequest("the body must be a JSON:API document with a data object", pointer="/data")
     data = document["data"]
-    if data.get("type") != expected_type:
-        raise BadRequest(f"data.type must be {expected_type!r}", pointer="/data/type")
+    # JSON:API answers a type or id that does not match the endpoint with 409 Conflict.
+    if not isinstance(data.get("type"), str):
+        raise BadRequest("data.type is required", pointer="/data/type")
+    if data["type"] != expected_type:
+        raise Conflict(f"data.type must be {expected_type!r} here", pointer="/data/type")
     if with_id is not None and str(data.get("id")) != with_id:
-        raise BadRequest(f"data.id must be {with_id!r}, the id in the URL", pointer="/data/id")
+        raise Conflict(f"data.id must be {with_id!r}, the id in the URL", pointer="/data/id")
     for member in ("attributes", "relationships"):
         if not isinstance(data.get(member, {}), dict):
             raise BadRequest(f"data.{member} must be an object", pointer=f"/data/{member}")

@@ -131,9 +131,9 @@ def test_invalid_event_types_are_422_with_a_pointer(
     assert dbsession.query(EventType).count() == 0
 
 
-def test_wrong_resource_type_is_400(testapp, admin_headers):
+def test_wrong_resource_type_is_409(testapp, admin_headers):
     body = jsonapi_document("event", {"name": "Expo"})
-    response = testapp.post_json("/v1/event-types", body, headers=admin_headers, status=400)
+    response = testapp.post_json("/v1/event-types", body, headers=admin_headers, status=409)
     assert response.json["errors"][0]["source"] == {"pointer": "/data/type"}
 
 

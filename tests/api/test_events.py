@@ -107,6 +107,15 @@ def test_errors_are_jsonapi_documents(testapp, owner_headers):
     testapp.get("/v1/events?bogus=1", status=400)
 
 
+def test_a_resource_of_another_type_is_a_conflict(testapp, owner_headers, dbsession, owner):
+    body = jsonapi_document("session", EVENT)
+    response = testapp.post_json("/v1/events", body, headers=owner_headers, status=409)
+    assert response.json["errors"][0]["source"]["pointer"] == "/data/type"
+    event = make_event(dbsession, owner=owner)
+    body = jsonapi_document("event", {"name": "x"}, id=event.id + 1)
+    testapp.patch_json(f"/v1/events/{event.id}", body, headers=owner_headers, status=409)
+
+
 def test_oversized_body_is_413_and_changes_nothing(testapp, owner_headers, dbsession, registry):
     limit = registry.settings["openevent.api.max_body_bytes"]
     body = jsonapi_document("event", {**EVENT, "description": "x" * limit})

@@ -344,10 +344,10 @@ def test_bad_documents_and_ids_are_never_500(testapp, dbsession, event, headers)
     testapp.post("/v1/sessions", "[", headers=headers, status=400)
     testapp.post_json("/v1/sessions", {"data": []}, headers=headers, status=400)
     body = jsonapi_document("speaker", {"name": "x"}, event=("event", event.id))
-    # JSON:API asks for 409 on a wrong type or id; documents.py answers 400 for now.
-    testapp.post_json("/v1/sessions", body, headers=headers, status=[400, 409])
+    # JSON:API asks for 409 on a type or id that does not match the endpoint.
+    testapp.post_json("/v1/sessions", body, headers=headers, status=409)
     body = jsonapi_document("session", {"title": "x"}, id=session.id + 1)
-    testapp.patch_json(f"/v1/sessions/{session.id}", body, headers=headers, status=[400, 409])
+    testapp.patch_json(f"/v1/sessions/{session.id}", body, headers=headers, status=409)
     testapp.get("/v1/sessions/abc", status=404)
     testapp.get("/v1/sessions/999999", status=404)
     testapp.get(f"/v1/sessions/{session.id}?include=bogus", headers=headers, status=400)

@@ -401,9 +401,9 @@ def test_bad_requests_are_never_500(testapp, event, tickets, headers):
     testapp.get("/v1/tickets/999999", status=404)
     testapp.patch(url, "{", headers=headers, status=400)
     testapp.patch_json(
-        url, {"data": {"type": "session", "id": str(tickets[0].id)}}, headers=headers, status=400
+        url, {"data": {"type": "session", "id": str(tickets[0].id)}}, headers=headers, status=409
     )
-    testapp.patch_json(url, {"data": {"type": "ticket", "id": "0"}}, headers=headers, status=400)
+    testapp.patch_json(url, {"data": {"type": "ticket", "id": "0"}}, headers=headers, status=409)
     body = jsonapi_document("ticket", {"name": "x"}, event=("event", 999999))
     testapp.post_json("/v1/tickets", body, headers=headers, status=404)
     body = jsonapi_document("ticket", {"name": "x"})
