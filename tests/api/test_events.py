@@ -135,7 +135,7 @@ def test_media_type_parameters_other_than_ext_and_profile_are_415(testapp, owner
     "body",
     [
         '{"data": []}',
-        '{"data": {"type": "session"}}',
+        '{"data": {"attributes": {}}}',
         '{"data": {"type": "event", "attributes": []}}',
         "null",
         '"text"',
