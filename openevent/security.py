@@ -34,31 +34,19 @@ class Permission:
 
 ADMIN_PRINCIPAL = "admin"
 
+_COORGANIZER = (
+    Permission.VIEW,
+    Permission.VIEW_TEAM,
+    Permission.EDIT_PROGRAM,
+    Permission.EDIT_TICKETS,
+)
+# Owners and organizers may do the same; only owners grant or take the owner role, a rule the
+# roles views enforce.
+_ORGANIZER = (*_COORGANIZER, Permission.EDIT, Permission.DELETE, Permission.MANAGE_ROLES)
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
-    Role.OWNER: (
-        Permission.VIEW,
-        Permission.VIEW_TEAM,
-        Permission.EDIT,
-        Permission.DELETE,
-        Permission.MANAGE_ROLES,
-        Permission.EDIT_PROGRAM,
-        Permission.EDIT_TICKETS,
-    ),
-    Role.ORGANIZER: (
-        Permission.VIEW,
-        Permission.VIEW_TEAM,
-        Permission.EDIT,
-        Permission.DELETE,
-        Permission.MANAGE_ROLES,
-        Permission.EDIT_PROGRAM,
-        Permission.EDIT_TICKETS,
-    ),
-    Role.COORGANIZER: (
-        Permission.VIEW,
-        Permission.VIEW_TEAM,
-        Permission.EDIT_PROGRAM,
-        Permission.EDIT_TICKETS,
-    ),
+    Role.OWNER: _ORGANIZER,
+    Role.ORGANIZER: _ORGANIZER,
+    Role.COORGANIZER: _COORGANIZER,
 }
 
 

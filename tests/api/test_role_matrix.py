@@ -204,6 +204,11 @@ def _write_routes(registry):
     return found
 
 
+def _send(testapp, method, url, body, headers):
+    encoded = None if body is None else testapp.JSONEncoder().encode(body).encode()
+    return testapp.request(url, method=method, headers=headers, body=encoded, expect_errors=True)
+
+
 def test_every_write_route_has_a_recipe(registry):
     missing = _write_routes(registry) - set(RECIPES) - NOT_ROLE_BASED
     assert not missing, f"add role-matrix recipes for {sorted(missing)}"
@@ -217,13 +222,7 @@ def test_role_matrix(testapp, world, token_for, route, caller):
     headers = dict(JSONAPI_HEADERS)
     if caller != "anonymous":
         headers.update(token_for(world.users[caller]))
-    response = testapp.request(
-        url,
-        method=method,
-        headers=headers,
-        expect_errors=True,
-        body=None if body is None else testapp.JSONEncoder().encode(body).encode(),
-    )
+    response = _send(testapp, method, url, body, headers)
     if caller in POLICY[permission]:
         assert response.status_int in (200, 201, 204), response.text
     elif caller == "anonymous":
@@ -240,11 +239,5 @@ def test_outsiders_get_404_on_a_draft_event(testapp, world, dbsession, token_for
     _, recipe = RECIPES[route]
     method, url, body = recipe(world)
     headers = {**JSONAPI_HEADERS, **token_for(world.users["other"])}
-    response = testapp.request(
-        url,
-        method=method,
-        headers=headers,
-        expect_errors=True,
-        body=None if body is None else testapp.JSONEncoder().encode(body).encode(),
-    )
+    response = _send(testapp, method, url, body, headers)
     assert response.status_int == 404, response.text

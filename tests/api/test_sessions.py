@@ -25,21 +25,6 @@ from openevent.testing import (
 T0 = datetime(2030, 3, 17, 1, 0, tzinfo=UTC)  # 09:00 in Singapore, the events' timezone
 
 
-@pytest.fixture
-def owner(dbsession):
-    return make_user(dbsession, email="owner@example.org")
-
-
-@pytest.fixture
-def headers(login, owner):
-    return {**login(owner), **JSONAPI_HEADERS}
-
-
-@pytest.fixture
-def event(dbsession, owner):
-    return make_event(dbsession, owner=owner, state=EventState.PUBLISHED)
-
-
 def _create(testapp, headers, event, attributes=None, status=201, **relationships):
     body = jsonapi_document(
         "session",

@@ -26,21 +26,6 @@ SPEAKER = {
 }
 
 
-@pytest.fixture
-def owner(dbsession):
-    return make_user(dbsession, email="owner@example.org")
-
-
-@pytest.fixture
-def headers(login, owner):
-    return {**login(owner), **JSONAPI_HEADERS}
-
-
-@pytest.fixture
-def event(dbsession, owner):
-    return make_event(dbsession, owner=owner, state=EventState.PUBLISHED)
-
-
 def _create(testapp, headers, event, attributes, status=201):
     body = jsonapi_document("speaker", attributes, event=("event", event.id))
     return testapp.post_json("/v1/speakers", body, headers=headers, status=status)

@@ -23,21 +23,6 @@ from openevent.testing import (
 
 
 @pytest.fixture
-def owner(dbsession):
-    return make_user(dbsession, email="owner@example.org")
-
-
-@pytest.fixture
-def headers(login, owner):
-    return {**login(owner), **JSONAPI_HEADERS}
-
-
-@pytest.fixture
-def event(dbsession, owner):
-    return make_event(dbsession, owner=owner, state=EventState.PUBLISHED)
-
-
-@pytest.fixture
 def tickets(dbsession, event):
     return [make_ticket(dbsession, event, name=name) for name in "ABCDE"]
 

@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import select
 
-from openevent.models import EventRole, EventState, Microlocation, Role, SessionState, Track
+from openevent.models import EventRole, Microlocation, Role, SessionState, Track
 from openevent.testing import (
     JSONAPI_HEADERS,
     jsonapi_document,
@@ -9,21 +9,6 @@ from openevent.testing import (
     make_session,
     make_user,
 )
-
-
-@pytest.fixture
-def owner(dbsession):
-    return make_user(dbsession, email="owner@example.org")
-
-
-@pytest.fixture
-def headers(login, owner):
-    return {**login(owner), **JSONAPI_HEADERS}
-
-
-@pytest.fixture
-def event(dbsession, owner):
-    return make_event(dbsession, owner=owner, state=EventState.PUBLISHED)
 
 
 def _create(testapp, headers, event, type_, attributes, status=201):
