@@ -4,8 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Editable installs of the core and of every first-party plugin, with their test extras.
-PACKAGES := -e '.[testing]'
+# Editable installs of the core and of every first-party plugin, with their test extras, and
+# the sample plugin distribution the plugin system's tests find through its entry points.
+PACKAGES := -e '.[testing]' -e tests/plugin_dist
 
 .PHONY: run test lint format clean
 
@@ -25,7 +26,7 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-$(VENV)/.installed: setup.cfg setup.py pyproject.toml Makefile
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml Makefile tests/plugin_dist/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(PACKAGES)

@@ -23,5 +23,9 @@ def configure(settings) -> Configurator:
     config.include(".api")
     # GET /healthz for load balancers and operators.
     config.include(".health")
+    # Installed plugins, LAST: they build on everything above (the database, security, the
+    # API's renderer and error views, the /v1 prefix) and may override none of it silently,
+    # since a conflicting registration fails at commit. See openevent.plugins.
+    config.include(".plugins")
     config.commit()
     return config

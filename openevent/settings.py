@@ -38,6 +38,12 @@ def as_list(value: str) -> list[str]:
     return value.replace(",", " ").split()
 
 
+def as_plugin_allow_list(value: str) -> tuple[str, ...] | None:
+    """Plugin names to load; ``*`` (like an empty value) means every installed plugin."""
+    names = as_list(value)
+    return None if "*" in names else tuple(names)
+
+
 def as_positive_int(value: str) -> int:
     number = int(value)
     if number <= 0:
@@ -110,6 +116,20 @@ SETTINGS: tuple[Setting, ...] = (
         default=False,
         env="OPENEVENT_IN_PROCESS_WORKER",
         help="run a job worker thread inside the web process (development only)",
+    ),
+    Setting(
+        "openevent.plugins",
+        as_plugin_allow_list,
+        default=None,
+        env="OPENEVENT_PLUGINS",
+        help="plugins to load, by entry point name; empty or * loads every installed plugin",
+    ),
+    Setting(
+        "openevent.plugins.disabled",
+        lambda value: tuple(as_list(value)),
+        default=(),
+        env="OPENEVENT_PLUGINS_DISABLED",
+        help="plugins not to load, even if installed or listed in openevent.plugins",
     ),
     Setting(
         "openevent.storage",

@@ -2,12 +2,13 @@ from alembic import command
 from sqlalchemy import create_engine, inspect
 
 from openevent.db import Base
-from openevent.db.migrations import alembic_config, current_heads, expected_heads
+from openevent.db.migrations import alembic_config, core_heads, current_heads, expected_heads
 from openevent.db.session import database_url
 
 
-def test_there_is_one_head(app_settings):
-    assert len(expected_heads(app_settings)) == 1
+def test_the_core_has_one_head(app_settings):
+    # Plugins' branches (the sample plugin's, in the tests) add heads of their own.
+    assert len(core_heads(app_settings)) == 1
 
 
 def test_migrated_schema_matches_the_models(db_connection, app_settings):

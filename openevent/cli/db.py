@@ -92,13 +92,21 @@ def _heads(args):
 
 def _check(args):
     settings = load_config(args.config_uri)
-    heads = sorted(script_directory(settings).get_heads())
+    scripts = script_directory(settings)
+    heads = sorted(scripts.get_heads())
+    # Each branch (the core's, and one per plugin with tables) must have one head.
+    by_branch: dict[str, list[str]] = {}
+    for script in scripts.get_revisions("heads"):
+        branch = ", ".join(sorted(script.branch_labels)) or "openevent"
+        by_branch.setdefault(branch, []).append(script.revision)
     problems = []
-    if len(heads) > 1:
-        problems.append(
-            f"{len(heads)} heads: {', '.join(heads)}; join them with "
-            f"`openevent db merge {args.config_uri} {' '.join(heads)}`"
-        )
+    for branch, branch_heads in sorted(by_branch.items()):
+        if len(branch_heads) > 1:
+            problems.append(
+                f"{len(branch_heads)} heads on branch {branch}: {', '.join(sorted(branch_heads))};"
+                f" join them with `openevent db merge {args.config_uri} "
+                f"{' '.join(sorted(branch_heads))}`"
+            )
 
     def _compare(settings, connection):
         current = list(current_heads(connection))
@@ -118,7 +126,8 @@ def _check(args):
         for problem in problems:
             print(f"FAIL {problem}", file=sys.stderr)
         return 1
-    print(f"OK one head ({heads[0]}), database at head, models match the migrations")
+    branches = ", ".join(f"{branch} {' '.join(revs)}" for branch, revs in sorted(by_branch.items()))
+    print(f"OK one head per branch ({branches}), database at head, models match the migrations")
     return 0
 
 

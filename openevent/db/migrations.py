@@ -1,5 +1,11 @@
-"""Alembic, as openevent uses it: one config builder for the CLI, the tests and /healthz."""
+"""Alembic, as openevent uses it: one config builder for the CLI, the tests and /healthz.
 
+The core's migrations are one branch in ``alembic/versions``; each active plugin with tables adds
+its own folder, holding a branch labelled with the plugin's name, so ``upgrade heads`` runs
+them all and ``downgrade <plugin>@base`` removes one plugin's tables.
+"""
+
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -8,6 +14,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, column, inspect, select, table
 
+from openevent.plugins import migration_locations
 from openevent.settings import load_settings
 
 VERSION_TABLE = "alembic_version"
@@ -36,7 +43,12 @@ def alembic_config(
     """
     config = Config(config_file) if config_file else Config()
     config.set_main_option("script_location", script_location())
-    config.attributes["settings"] = load_settings(settings)
+    typed = load_settings(settings)
+    # Loading the plugins' entry points also puts their models on Base.metadata for env.py.
+    locations = [str(Path(script_location()) / "versions"), *migration_locations(typed)]
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    config.attributes["settings"] = typed
     if connection is not None:
         config.attributes["connection"] = connection
     return config
@@ -44,6 +56,17 @@ def alembic_config(
 
 def script_directory(settings: Mapping[str, Any]) -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config(settings))
+
+
+def core_heads(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The heads of openevent's own branch (those carrying no plugin's branch label)."""
+    return tuple(
+        sorted(
+            script.revision
+            for script in script_directory(settings).get_revisions("heads")
+            if not script.branch_labels
+        )
+    )
 
 
 def expected_heads(settings: Mapping[str, Any]) -> tuple[str, ...]:

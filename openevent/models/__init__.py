@@ -2,6 +2,7 @@
 
 from openevent.models.auth import AuthToken
 from openevent.models.event import Event, EventRole, EventState, EventType, Role
+from openevent.models.plugin import EventPlugin
 from openevent.models.program import (
     Microlocation,
     Session,
@@ -16,6 +17,7 @@ from openevent.models.user import User
 __all__ = [
     "AuthToken",
     "Event",
+    "EventPlugin",
     "EventRole",
     "EventState",
     "EventType",

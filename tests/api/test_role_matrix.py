@@ -134,6 +134,15 @@ RECIPES = {
         Permission.MANAGE_ROLES,
         lambda w: ("DELETE", f"/v1/events/{w.event.id}/roles/{w.roles['coorganizer'].id}", None),
     ),
+    # Per-event plugins; "sample" is the plugin of tests/plugin_dist, installed with the tests.
+    ("event.plugins", "PATCH"): (
+        Permission.EDIT,
+        lambda w: (
+            "PATCH",
+            f"/v1/events/{w.event.id}/plugins",
+            {"data": [{"type": "event-plugin", "id": "sample", "attributes": {"enabled": False}}]},
+        ),
+    ),
     ("event-type.collection", "POST"): (
         Permission.ADMIN,
         lambda w: ("POST", "/v1/event-types", jsonapi_document("event-type", {"name": "Retreat"})),
