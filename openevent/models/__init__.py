@@ -10,6 +10,7 @@ from openevent.models.program import (
     Track,
     session_speakers,
 )
+from openevent.models.jobs import JobFailure, OutboxMessage
 from openevent.models.ticket import Ticket
 from openevent.models.user import User
 
@@ -19,7 +20,9 @@ __all__ = [
     "EventRole",
     "EventState",
     "EventType",
+    "JobFailure",
     "Microlocation",
+    "OutboxMessage",
     "Role",
     "Session",
     "SessionState",
