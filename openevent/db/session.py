@@ -56,9 +56,10 @@ def _configure_sqlite(engine: Engine, in_memory: bool) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def get_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory bound to ``engine``."""
-    return sessionmaker(bind=engine)
+def get_session_factory(engine: Engine, registry=None) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``; its sessions carry ``registry`` in ``info``, so
+    code given only a session (such as ``enqueue``) reaches the app's services."""
+    return sessionmaker(bind=engine, info={"registry": registry})
 
 
 def get_tm_session(
