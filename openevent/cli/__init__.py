@@ -4,10 +4,10 @@ import argparse
 import sys
 
 from openevent import __version__
-from openevent.cli import db, shell
+from openevent.cli import db, jobs, shell, worker
 from openevent.settings import SettingsError
 
-COMMANDS = (db, shell)
+COMMANDS = (db, jobs, shell, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from openevent.models.auth import AuthToken
 from openevent.models.event import Event, EventRole, EventState, EventType, Role
+from openevent.models.jobs import JobFailure, OutboxMessage
 from openevent.models.program import (
     Microlocation,
     Session,
@@ -10,7 +11,6 @@ from openevent.models.program import (
     Track,
     session_speakers,
 )
-from openevent.models.jobs import JobFailure, OutboxMessage
 from openevent.models.ticket import Ticket
 from openevent.models.user import User
 
