@@ -151,7 +151,7 @@ def db_connection(registry) -> Iterator:
     try:
         yield connection
     finally:
-        session_factory.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        session_factory.configure(bind=engine, join_transaction_mode="conditional_savepoint")
         outer.rollback()
         connection.close()
 
@@ -267,7 +267,7 @@ def redis_registry(_redis_app_config, db_connection) -> Iterator:
     finally:
         registry[BROKER_KEY].flush_all()
         session_factory.configure(
-            bind=registry["dbengine"], join_transaction_mode="conservative_savepoint"
+            bind=registry["dbengine"], join_transaction_mode="conditional_savepoint"
         )
 
 
