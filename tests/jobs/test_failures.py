@@ -1,4 +1,5 @@
 import time
+from itertools import pairwise
 
 import pytest
 import transaction
@@ -33,7 +34,7 @@ def test_a_failing_job_is_retried_with_backoff_then_recorded(registry, broker, r
 
     assert run_jobs(fail_fast=False) == 3  # the first attempt and two retries
     assert len(attempts) == 3
-    gaps = [later - earlier for earlier, later in zip(attempts, attempts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in pairwise(attempts)]
     assert all(gap >= 0.01 for gap in gaps)  # backoff, not an immediate redelivery
     with transaction_scope(registry) as dbsession:
         failure = dbsession.scalars(select(JobFailure)).one()
