@@ -19,6 +19,8 @@ def configure(settings) -> Configurator:
     config.include(".request_body")
     # Bearer-token identity and ACL authorization; before the API, whose views use them.
     config.include(".security")
+    # The job broker and request.enqueue; after the database, whose sessions carry the outbox.
+    config.include(".jobs")
     # The JSON:API under /v1.
     config.include(".api")
     # GET /healthz for load balancers and operators.

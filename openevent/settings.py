@@ -51,6 +51,13 @@ def as_positive_int(value: str) -> int:
     return number
 
 
+def as_non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("expected zero or a positive whole number")
+    return number
+
+
 def as_database_url(value: str) -> str:
     try:
         url = make_url(value)
@@ -130,6 +137,48 @@ SETTINGS: tuple[Setting, ...] = (
         default=(),
         env="OPENEVENT_PLUGINS_DISABLED",
         help="plugins not to load, even if installed or listed in openevent.plugins",
+    ),
+    Setting(
+        "openevent.jobs.redis_namespace",
+        str,
+        default="openevent",
+        env="OPENEVENT_JOBS_REDIS_NAMESPACE",
+        help="prefix of the job queues' keys in Redis",
+    ),
+    Setting(
+        "openevent.jobs.max_retries",
+        as_non_negative_int,
+        default=10,
+        env="OPENEVENT_JOBS_MAX_RETRIES",
+        help="how many times a failing job is retried before it is recorded as failed",
+    ),
+    Setting(
+        "openevent.jobs.min_backoff_ms",
+        as_positive_int,
+        default=15_000,
+        env="OPENEVENT_JOBS_MIN_BACKOFF_MS",
+        help="delay before a failed job's first retry, in milliseconds (doubles each time)",
+    ),
+    Setting(
+        "openevent.jobs.max_backoff_ms",
+        as_positive_int,
+        default=3_600_000,
+        env="OPENEVENT_JOBS_MAX_BACKOFF_MS",
+        help="longest delay between two retries of a job, in milliseconds",
+    ),
+    Setting(
+        "openevent.jobs.relay_grace_seconds",
+        as_positive_int,
+        default=60,
+        env="OPENEVENT_JOBS_RELAY_GRACE_SECONDS",
+        help="age after which an outbox message not confirmed sent is sent again, in seconds",
+    ),
+    Setting(
+        "openevent.jobs.relay_interval_seconds",
+        as_positive_int,
+        default=30,
+        env="OPENEVENT_JOBS_RELAY_INTERVAL_SECONDS",
+        help="how often a worker relays unsent outbox messages, in seconds",
     ),
     Setting(
         "openevent.storage",

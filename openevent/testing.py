@@ -19,6 +19,15 @@ Installed with openevent (entry point ``pytest11``), so any test suite gets thes
 - ``login``: ``login(user)`` logs in through the API and returns the Authorization header;
   ``token_for(user)`` issues a token directly (faster, for tests that are not about login).
 - ``jsonapi_document(type, attributes, id, **relationships)`` builds a request body.
+- ``broker``: the app's job broker (a Dramatiq ``StubBroker``), emptied before and after the test.
+- ``run_jobs``: ``run_jobs()`` runs every job message the test enqueued (and those they enqueue,
+  retries included) to completion with a stub-broker worker, and returns how many messages were
+  processed. A job that fails on its last retry makes it raise that job's exception, unless
+  ``run_jobs(fail_fast=False)``.
+- ``redis_registry``: the registry of a second app whose broker is the Redis at
+  ``OPENEVENT_TEST_REDIS_URL``, under a namespace of this run's own (deleted at the end),
+  its sessions joined to the test's transaction. Tests using it are skipped without that
+  variable.
 """
 
 from __future__ import annotations
@@ -30,10 +39,12 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+import dramatiq
 import pytest
 import transaction
 from alembic import command
 from argon2 import PasswordHasher
+from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import create_engine, event, func, select
 from transaction.interfaces import NoTransaction
 
@@ -41,11 +52,14 @@ from openevent.config import configure
 from openevent.db import get_tm_session
 from openevent.db.migrations import alembic_config
 from openevent.db.session import database_url
+from openevent.jobs import BROKER_KEY, declare_known_jobs
+from openevent.jobs.broker import bookkeeping
 from openevent.models import Event, EventRole, Role, Session, Speaker, Ticket, User
 from openevent.models import user as user_module
 from openevent.security import issue_token
 
 TEST_DATABASE_ENV = "OPENEVENT_TEST_DATABASE_URL"
+TEST_REDIS_ENV = "OPENEVENT_TEST_REDIS_URL"
 # Statements that only manage the per-test transaction; they are not the code's own work.
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
 
@@ -137,7 +151,7 @@ def db_connection(registry) -> Iterator:
     try:
         yield connection
     finally:
-        session_factory.configure(bind=engine, join_transaction_mode="conservative_savepoint")
+        session_factory.configure(bind=engine, join_transaction_mode="conditional_savepoint")
         outer.rollback()
         connection.close()
 
@@ -185,6 +199,76 @@ def count_statements(db_connection):
             event.remove(db_connection, "before_cursor_execute", _record)
 
     return counting
+
+
+@pytest.fixture
+def broker(registry) -> Iterator[StubBroker]:
+    """The app's job broker, with no message left over from another test."""
+    broker = registry[BROKER_KEY]
+    broker.flush_all()
+    yield broker
+    broker.flush_all()
+
+
+@pytest.fixture
+def run_jobs(registry, broker, db_connection):
+    """``run_jobs()`` processes every enqueued job message; returns how many it processed."""
+
+    def _run_jobs(*, fail_fast: bool = True, timeout_ms: int = 30_000) -> int:
+        declare_known_jobs(registry)
+        counter = bookkeeping(broker)
+        processed_before = counter.processed
+        failed_before = len(broker.dead_letters)
+        # One thread: the jobs share the test's database connection, one at a time.
+        worker = dramatiq.Worker(broker, worker_timeout=10, worker_threads=1)
+        worker.start()
+        try:
+            for queue_name in list(broker.queues):
+                if not queue_name.endswith(".DQ"):
+                    broker.join(queue_name, timeout=timeout_ms, fail_fast=False)
+            worker.join()
+        finally:
+            worker.stop()
+        failed = broker.dead_letters[failed_before:]
+        if fail_fast and failed:
+            raise failed[0]._exception or RuntimeError(f"job {failed[0].actor_name} failed")
+        return counter.processed - processed_before
+
+    return _run_jobs
+
+
+@pytest.fixture(scope="session")
+def _redis_app_config(app_settings):
+    url = os.environ.get(TEST_REDIS_ENV)
+    if not url:
+        pytest.skip(f"needs a Redis broker: set {TEST_REDIS_ENV}, e.g. redis://127.0.0.1:6379/0")
+    namespace = f"openevent-test-{secrets.token_hex(6)}"
+    config = configure(
+        {**app_settings, "openevent.broker_url": url, "openevent.jobs.redis_namespace": namespace}
+    )
+    yield config
+    broker = config.registry[BROKER_KEY]
+    keys = list(broker.client.scan_iter(f"{namespace}*"))
+    if keys:
+        broker.client.delete(*keys)
+    broker.close()
+    config.registry["dbengine"].dispose()
+
+
+@pytest.fixture
+def redis_registry(_redis_app_config, db_connection) -> Iterator:
+    """An app on a real Redis broker, its sessions in the test's transaction."""
+    registry = _redis_app_config.registry
+    session_factory = registry["dbsession_factory"]
+    session_factory.configure(bind=db_connection, join_transaction_mode="create_savepoint")
+    registry[BROKER_KEY].flush_all()
+    try:
+        yield registry
+    finally:
+        registry[BROKER_KEY].flush_all()
+        session_factory.configure(
+            bind=registry["dbengine"], join_transaction_mode="conditional_savepoint"
+        )
 
 
 JSONAPI_HEADERS = {"Content-Type": "application/vnd.api+json"}

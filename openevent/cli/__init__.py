@@ -4,10 +4,10 @@ import argparse
 import sys
 
 from openevent import __version__
-from openevent.cli import db, plugins, shell
+from openevent.cli import db, jobs, plugins, shell, worker
 from openevent.settings import SettingsError
 
-COMMANDS = (db, plugins, shell)
+COMMANDS = (db, jobs, plugins, shell, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,5 +34,5 @@ def includeme(config):
 
     engine = get_engine(settings)
     config.registry["dbengine"] = engine
-    config.registry["dbsession_factory"] = get_session_factory(engine)
+    config.registry["dbsession_factory"] = get_session_factory(engine, config.registry)
     config.add_request_method(_dbsession, "dbsession", reify=True)

@@ -56,9 +56,10 @@ def _configure_sqlite(engine: Engine, in_memory: bool) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def get_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A session factory bound to ``engine``."""
-    return sessionmaker(bind=engine)
+def get_session_factory(engine: Engine, registry=None) -> sessionmaker[Session]:
+    """A session factory bound to ``engine``; its sessions carry ``registry`` in ``info``, so
+    code given only a session (such as ``enqueue``) reaches the app's services."""
+    return sessionmaker(bind=engine, info={"registry": registry})
 
 
 def get_tm_session(
@@ -68,9 +69,13 @@ def get_tm_session(
 ) -> Session:
     """A session joined to ``transaction_manager``: committed or aborted with it, never by hand.
 
-    ``request`` (if any) is kept in ``session.info`` so listeners can tell who acts.
+    ``request`` (if any) is kept in ``session.info`` so listeners can tell who acts, and
+    ``transaction_manager`` so code given only the session (such as ``enqueue``) can hook into
+    its transaction.
     """
-    dbsession = session_factory(info={"request": request})
+    dbsession = session_factory(
+        info={"request": request, "transaction_manager": transaction_manager}
+    )
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
     return dbsession
 

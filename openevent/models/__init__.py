@@ -2,6 +2,7 @@
 
 from openevent.models.auth import AuthToken
 from openevent.models.event import Event, EventRole, EventState, EventType, Role
+from openevent.models.jobs import JobFailure, OutboxMessage
 from openevent.models.plugin import EventPlugin
 from openevent.models.program import (
     Microlocation,
@@ -21,7 +22,9 @@ __all__ = [
     "EventRole",
     "EventState",
     "EventType",
+    "JobFailure",
     "Microlocation",
+    "OutboxMessage",
     "Role",
     "Session",
     "SessionState",

@@ -1,0 +1,147 @@
+"""The app's Dramatiq broker: built from settings, with openevent's middleware and actors."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+import traceback
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from openevent.db import transaction_scope
+from openevent.jobs.definitions import Job, JobContext, known_jobs
+from openevent.models import JobFailure
+from openevent.plugins import is_enabled_for_event
+
+log = logging.getLogger(__name__)
+
+BROKER_KEY = "openevent.jobs.broker"
+# Message options naming the plugin that owns the job and the event it acts for.
+PLUGIN_OPTION = "openevent_plugin"
+EVENT_OPTION = "openevent_event_id"
+
+_declaring = threading.Lock()
+
+
+class JobBookkeeping(Middleware):
+    """Records messages that failed for good in ``job_failures`` and counts processed ones."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        self._counter = itertools.count(1)
+        self.processed = 0  # messages processed, successfully or not (tests and benchmarks)
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        # Runs after Retries (after-hooks run in reverse order), which marks the last failure.
+        self.processed = next(self._counter)
+        if exception is None or not message.failed:
+            return
+        with transaction_scope(self.registry) as dbsession:
+            dbsession.add(
+                JobFailure(
+                    message_id=message.message_id,
+                    actor_name=message.actor_name,
+                    queue_name=message.queue_name,
+                    args=json.dumps({"args": message.args, "kwargs": message.kwargs}),
+                    message=message._message.encode(),
+                    error=f"{type(exception).__name__}: {exception}",
+                    traceback="".join(traceback.format_exception(exception)),
+                    attempts=message.options.get("retries", 1),
+                )
+            )
+
+
+def build_broker(settings, registry) -> dramatiq.Broker:
+    """The broker ``openevent.broker_url`` names, with retries configured from settings."""
+    middleware = [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        CurrentMessage(),
+        JobBookkeeping(registry),
+        # Last, so its after_process_message runs first and JobBookkeeping sees the verdict.
+        Retries(
+            max_retries=settings["openevent.jobs.max_retries"],
+            min_backoff=settings["openevent.jobs.min_backoff_ms"],
+            max_backoff=settings["openevent.jobs.max_backoff_ms"],
+        ),
+    ]
+    url = settings["openevent.broker_url"]
+    if url == "stub":
+        return StubBroker(middleware=middleware)
+    if url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(
+            url=url, namespace=settings["openevent.jobs.redis_namespace"], middleware=middleware
+        )
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+    # Publisher confirms: a message counts as sent only once RabbitMQ has it.
+    return RabbitmqBroker(url=url, confirm_delivery=True, middleware=middleware)
+
+
+def bookkeeping(broker: dramatiq.Broker) -> JobBookkeeping:
+    return next(m for m in broker.middleware if isinstance(m, JobBookkeeping))
+
+
+def actor_for(registry, job: Job) -> dramatiq.Actor:
+    """The actor running ``job`` on the app's broker, declared on first use."""
+    broker = registry[BROKER_KEY]
+    with _declaring:
+        actor = broker.actors.get(job.name)
+        if actor is None:
+            actor = dramatiq.Actor(
+                _runner(registry, job),
+                broker=broker,
+                actor_name=job.name,
+                queue_name=job.queue_name,
+                priority=0,
+                options=dict(job.options),
+            )
+    return actor
+
+
+def declare_known_jobs(registry) -> None:
+    """Declare every job defined so far, so that a worker consumes their queues."""
+    for definition in known_jobs():
+        actor_for(registry, definition)
+
+
+def _runner(registry, job: Job):
+    def run(*args, **kwargs):
+        message = CurrentMessage.get_current_message()
+        plugin = message.options.get(PLUGIN_OPTION)
+        event_id = message.options.get(EVENT_OPTION)
+        with transaction_scope(registry) as dbsession:
+            dbsession.info["actor_id"] = None  # jobs act as the system
+            if plugin is not None and not is_enabled_for_event(dbsession, plugin, event_id):
+                log.info(
+                    "skipping job %s (%s): plugin %s is disabled for event %s",
+                    job.name,
+                    message.message_id,
+                    plugin,
+                    event_id,
+                )
+                return
+            job.fn(JobContext(dbsession, registry, message.message_id, event_id), *args, **kwargs)
+
+    run.__name__ = job.fn.__name__
+    run.__qualname__ = job.fn.__qualname__
+    run.__module__ = job.fn.__module__
+    return run

@@ -1,0 +1,134 @@
+"""Enqueueing through the outbox: a message is stored with the transaction, sent after commit.
+
+The message is written to ``outbox`` in the caller's transaction, so it exists if and only if
+the transaction commits. After the commit it goes to the broker and its row is marked sent.
+If the broker cannot take it then, the row stays unsent and :func:`relay_outbox` sends it
+later: a message may be delivered twice, never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import dramatiq
+from sqlalchemy import delete, select, update
+
+from openevent.db import transaction_scope, utcnow
+from openevent.jobs.broker import BROKER_KEY, EVENT_OPTION, PLUGIN_OPTION, actor_for
+from openevent.jobs.definitions import Job
+from openevent.models import OutboxMessage
+from openevent.plugins import plugin_of
+
+log = logging.getLogger(__name__)
+
+# Sent rows are kept a while for operators to inspect, then purged by the relay.
+SENT_RETENTION = timedelta(days=7)
+_RELAY_BATCH = 500
+
+
+def enqueue(dbsession, job: Job, *args, event_id: int | None = None, **kwargs) -> str:
+    """Enqueue ``job(*args, **kwargs)`` when ``dbsession``'s transaction commits; return the
+    message id.
+
+    Arguments must be JSON-encodable (ids and plain values): anything else raises ``TypeError``
+    here. ``event_id`` names the event the job acts for, so it is skipped if its plugin gets
+    disabled for that event; the job reads it as ``context.event_id``.
+    """
+    registry = dbsession.info["registry"]
+    actor = actor_for(registry, job)
+    options = {}
+    plugin = plugin_of(registry, job.fn)
+    if plugin is not None:
+        options[PLUGIN_OPTION] = plugin
+    if event_id is not None:
+        options[EVENT_OPTION] = event_id
+    message = dramatiq.Message(
+        queue_name=actor.queue_name,
+        actor_name=actor.actor_name,
+        args=args,
+        kwargs=kwargs,
+        options=options,
+    )
+    encoded = message.encode()
+    dbsession.add(
+        OutboxMessage(
+            message_id=message.message_id,
+            queue_name=message.queue_name,
+            actor_name=message.actor_name,
+            plugin=plugin,
+            event_id=event_id,
+            message=encoded,
+        )
+    )
+    transaction = dbsession.info["transaction_manager"].get()
+    transaction.addAfterCommitHook(_send_after_commit, args=(registry, encoded))
+    return message.message_id
+
+
+def _send_after_commit(committed: bool, registry, encoded: bytes) -> None:
+    if not committed:
+        return
+    message = dramatiq.Message.decode(encoded)
+    try:
+        registry[BROKER_KEY].enqueue(message)
+    except Exception:
+        log.warning(
+            "could not send job message %s to the broker; the outbox relay will resend it",
+            message.message_id,
+            exc_info=True,
+        )
+        return
+    try:
+        with transaction_scope(registry) as dbsession:
+            dbsession.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.message_id == message.message_id)
+                .values(sent_at=utcnow())
+            )
+    except Exception:
+        # Sent but not marked: the relay will send it again, which at-least-once allows.
+        log.warning("could not mark job message %s sent", message.message_id, exc_info=True)
+
+
+def relay_outbox(registry, grace: timedelta | None = None) -> int:
+    """Send outbox messages older than ``grace`` that are not confirmed sent; return how many.
+
+    ``grace`` (default: ``openevent.jobs.relay_grace_seconds``) leaves time for the
+    after-commit send of recent messages. Stops at the first broker error, keeping what was
+    sent so far marked.
+    """
+    if grace is None:
+        grace = timedelta(seconds=registry.settings["openevent.jobs.relay_grace_seconds"])
+    broker = registry[BROKER_KEY]
+    sent = 0
+    now = utcnow()
+    with transaction_scope(registry) as dbsession:
+        rows = dbsession.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at <= now - grace)
+            .order_by(OutboxMessage.id)
+            .limit(_RELAY_BATCH)
+            # Two relays (two worker processes) do not send the same rows at the same time.
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            message = dramatiq.Message.decode(row.message)
+            if message.actor_name not in broker.actors:
+                log.warning(
+                    "outbox message %s is for unknown job %s; left unsent",
+                    row.message_id,
+                    row.actor_name,
+                )
+                continue
+            try:
+                broker.enqueue(message)
+            except Exception:
+                log.warning("broker unavailable; outbox relay stops for now", exc_info=True)
+                break
+            row.sent_at = utcnow()
+            sent += 1
+        dbsession.execute(delete(OutboxMessage).where(OutboxMessage.sent_at < now - SENT_RETENTION))
+    if sent:
+        log.info("relayed %d job message(s) from the outbox", sent)
+    return sent

@@ -1,0 +1,151 @@
+from datetime import timedelta
+
+import pytest
+import transaction
+from pyramid.request import Request, apply_request_extensions
+from sqlalchemy import func, select
+
+from openevent.db import get_tm_session, transaction_scope
+from openevent.jobs import enqueue, job, relay_outbox
+from openevent.models import Event, OutboxMessage
+from openevent.testing import make_event
+
+seen = []
+
+
+@job
+def record_event_name(context, event_id):
+    event = context.dbsession.get(Event, event_id)
+    if event is None:
+        return  # deleted since: nothing to do
+    seen.append(
+        {
+            "name": event.name,
+            "event_id": context.event_id,
+            "actor_id": context.dbsession.info["actor_id"],
+            "message_id": context.message_id,
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clear_seen():
+    seen.clear()
+
+
+def _committed(registry, work):
+    """Run ``work(session)`` in a transaction of its own, as a request would, and commit."""
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        return work(get_tm_session(registry["dbsession_factory"], manager))
+
+
+def _outbox(registry):
+    with transaction_scope(registry) as dbsession:
+        return [
+            (row.message_id, row.sent_at is not None)
+            for row in dbsession.scalars(select(OutboxMessage))
+        ]
+
+
+def test_request_enqueue_is_sent_after_commit_and_the_job_sees_the_data(registry, broker, run_jobs):
+    request = Request.blank("/")
+    request.registry = registry
+    apply_request_extensions(request)
+    with request.tm:
+        event_id = make_event(request.dbsession, name="PyCon").id
+        message_id = request.enqueue(record_event_name, event_id, event_id=event_id)
+        # Held back until the commit.
+        assert broker.queues["default"].qsize() == 0
+
+    assert broker.queues["default"].qsize() == 1
+    assert _outbox(registry) == [(message_id, True)]
+    assert run_jobs() == 1
+    assert seen == [
+        {"name": "PyCon", "event_id": event_id, "actor_id": None, "message_id": message_id}
+    ]
+
+
+def test_rolled_back_enqueue_sends_nothing(registry, broker, run_jobs):
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    dbsession = get_tm_session(registry["dbsession_factory"], manager)
+    event = make_event(dbsession)
+    enqueue(dbsession, record_event_name, event.id)
+    manager.abort()
+
+    assert broker.queues["default"].qsize() == 0
+    assert _outbox(registry) == []
+    assert run_jobs() == 0
+    assert seen == []
+
+
+def test_arguments_that_are_not_json_raise_at_the_call_site(registry, dbsession):
+    with pytest.raises(TypeError):
+        enqueue(dbsession, record_event_name, object())
+    assert dbsession.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_broker_down_at_commit_leaves_the_message_for_the_relay(
+    registry, broker, run_jobs, monkeypatch
+):
+    def _down(message, *, delay=None):
+        raise ConnectionError("broker down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(broker, "enqueue", _down)
+        event = _committed(registry, lambda s: make_event(s, name="Offline").id)
+        message_id = _committed(registry, lambda s: enqueue(s, record_event_name, event))
+        assert _outbox(registry) == [(message_id, False)]
+        # Still down: the relay keeps the row for its next round.
+        assert relay_outbox(registry, grace=timedelta(0)) == 0
+
+    assert run_jobs() == 0
+    # Within the grace period the after-commit send may still be under way: left alone.
+    assert relay_outbox(registry) == 0
+    assert relay_outbox(registry, grace=timedelta(0)) == 1
+    assert _outbox(registry) == [(message_id, True)]
+    assert run_jobs() == 1
+    assert [entry["name"] for entry in seen] == ["Offline"]
+
+
+def test_a_job_for_a_missing_row_does_nothing(registry, broker, run_jobs):
+    _committed(registry, lambda s: enqueue(s, record_event_name, 987654321))
+    assert run_jobs() == 1
+    assert seen == []
+
+
+def test_a_job_whose_plugin_is_disabled_for_the_event_is_skipped(
+    registry, broker, run_jobs, monkeypatch
+):
+    checks = []
+
+    def _disabled(dbsession, plugin, event_id):
+        checks.append((plugin, event_id))
+        return False
+
+    monkeypatch.setattr("openevent.jobs.outbox.plugin_of", lambda registry, obj: "badges")
+    monkeypatch.setattr("openevent.jobs.broker.is_enabled_for_event", _disabled)
+    event = _committed(registry, lambda s: make_event(s).id)
+    _committed(registry, lambda s: enqueue(s, record_event_name, event, event_id=event))
+
+    assert _outbox_plugins(registry) == [("badges", event)]
+    assert run_jobs() == 1
+    assert checks == [("badges", event)]
+    assert seen == []
+
+
+def _outbox_plugins(registry):
+    with transaction_scope(registry) as dbsession:
+        return [(row.plugin, row.event_id) for row in dbsession.scalars(select(OutboxMessage))]
+
+
+def test_a_job_can_enqueue_a_follow_up(registry, broker, run_jobs):
+    @job
+    def first(context, event_id):
+        context.enqueue(record_event_name, event_id)
+
+    event = _committed(registry, lambda s: make_event(s, name="Chained").id)
+    _committed(registry, lambda s: enqueue(s, first, event))
+    assert run_jobs() == 2
+    assert [entry["name"] for entry in seen] == ["Chained"]
