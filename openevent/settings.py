@@ -112,6 +112,13 @@ SETTINGS: tuple[Setting, ...] = (
         help="run a job worker thread inside the web process (development only)",
     ),
     Setting(
+        "openevent.changes.deliver",
+        as_bool,
+        default=True,
+        env="OPENEVENT_CHANGES_DELIVER",
+        help="deliver model changes to subscribers after each commit; false mutes them",
+    ),
+    Setting(
         "openevent.storage",
         as_storage_backend,
         default="local",

@@ -68,9 +68,12 @@ def get_tm_session(
 ) -> Session:
     """A session joined to ``transaction_manager``: committed or aborted with it, never by hand.
 
-    ``request`` (if any) is kept in ``session.info`` so listeners can tell who acts.
+    ``request`` (if any) and ``transaction_manager`` are kept in ``session.info``, so listeners
+    can tell who acts and hook into the transaction.
     """
-    dbsession = session_factory(info={"request": request})
+    dbsession = session_factory(
+        info={"request": request, "transaction_manager": transaction_manager}
+    )
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
     return dbsession
 
