@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -51,11 +52,12 @@ from openevent.models import (
 )
 
 log = logging.getLogger(__name__)
+# How many records the transaction log held when each SAVEPOINT began.
+_savepoint_marks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 DELIVER_SETTING = "openevent.changes.deliver"
 # Keys in ``session.info``.
 _REGISTRY = "openevent.changes.registry"
-_SAVEPOINTS = "openevent.changes.savepoints"
 _OLD_VALUES = "openevent.changes.old_values"
 # Key of the per-transaction log in ``transaction.data()``.
 _LOG_KEY = "openevent.changes.log"
@@ -245,11 +247,8 @@ _MODELS: dict[type, dict[str, type[ModelChanged]]] = {
     Ticket: {"created": TicketCreated, "updated": TicketUpdated, "deleted": TicketDeleted},
 }
 _RANK = {model: rank for rank, model in enumerate(_MODELS)}
-# The many-to-many links: relationship name -> (this side's column, the other side's column).
-_LINKS = {
-    Session: {"speakers": (session_speakers.c.session_id, session_speakers.c.speaker_id)},
-    Speaker: {"sessions": (session_speakers.c.speaker_id, session_speakers.c.session_id)},
-}
+# The many-to-many link of sessions and speakers, by the relationship each side sees it as.
+_LINKS = {Session: "speakers", Speaker: "sessions"}
 _KIND_ORDER = {"created": 0, "updated": 1, "deleted": 2}
 
 
@@ -356,28 +355,50 @@ def _id(obj) -> int:
     return inspect(obj).mapper.primary_key_from_instance(obj)[0]
 
 
-def _linked_ids(objs) -> tuple[int, ...]:
-    return tuple(sorted(_id(obj) for obj in objs))
-
-
-def _link_changes(session, state) -> dict[str, tuple[tuple, tuple]]:
-    changes = {}
-    for key, (this_side, other_side) in _LINKS.get(state.class_, {}).items():
-        history = state.attrs[key].history
-        if not (history.added or history.deleted):
+def _link_changes(session, objs) -> dict[tuple[type, int], tuple[int | None, dict]]:
+    """``{(model, id): (event_id, {relationship: (old ids, new ids)})}`` for this flush."""
+    added: set[tuple[int, int]] = set()
+    removed: set[tuple[int, int]] = set()
+    event_ids: dict[tuple[type, int], int | None] = {}
+    for obj in objs:
+        if type(obj) not in _LINKS:
             continue
-        added = set(_linked_ids(history.added))
-        removed = set(_linked_ids(history.deleted))
-        if key in state.dict:
-            now = set(_linked_ids(history.unchanged)) | added
-        else:
-            # Changed through the other side's backref while unloaded: the flush has written
-            # the links, so the database holds the new list.
-            rows = session.execute(select(other_side).where(this_side == _id(state.obj())))
-            now = set(rows.scalars())
-        before = (now - added) | removed
-        if before != now or state.key is None:
-            changes[key] = (tuple(sorted(before)), tuple(sorted(now)))
+        history = inspect(obj).attrs[_LINKS[type(obj)]].history
+        for linked, pairs in ((history.added, added), (history.deleted, removed)):
+            for other in linked:
+                pair = (_id(obj), _id(other))
+                pairs.add(pair if isinstance(obj, Session) else pair[::-1])
+                # Links stay within one event.
+                event_ids[type(obj), _id(obj)] = obj.event_id
+                event_ids[type(other), _id(other)] = obj.event_id
+    if not (added or removed):
+        return {}
+    # Either side may be unloaded (changed through the other's backref): after the flush, the
+    # table holds the new links; the old ones follow from what this flush added and removed.
+    session_ids = {pair[0] for pair in added | removed}
+    speaker_ids = {pair[1] for pair in added | removed}
+    rows = session.execute(
+        select(session_speakers.c.session_id, session_speakers.c.speaker_id).where(
+            session_speakers.c.session_id.in_(session_ids)
+            | session_speakers.c.speaker_id.in_(speaker_ids)
+        )
+    )
+    now = {(session_id, speaker_id) for session_id, speaker_id in rows}
+    changes = {}
+    for model, key, side, ids in (
+        (Session, "speakers", 0, session_ids),
+        (Speaker, "sessions", 1, speaker_ids),
+    ):
+        for id in ids:
+
+            def linked(pairs, id=id, side=side):
+                return {pair[1 - side] for pair in pairs if pair[side] == id}
+
+            after = linked(now)
+            before = (after - linked(added)) | linked(removed)
+            if before != after:
+                value = (tuple(sorted(before)), tuple(sorted(after)))
+                changes[model, id] = (event_ids[model, id], {key: value})
     return changes
 
 
@@ -411,50 +432,55 @@ def _before_flush(session, flush_context, instances):
                 session.refresh(obj, attribute_names=list(state.expired_attributes))
 
 
+def _row_change(session, obj) -> tuple[str, dict] | None:
+    """``(kind, {attribute: (old, new)})`` for the columns of ``obj`` in this flush."""
+    state = inspect(obj)
+    values = state.dict
+    if obj in session.deleted:
+        changes = {}
+        for attr in state.mapper.column_attrs:
+            if attr.key in values:
+                history = state.attrs[attr.key].history
+                old = history.deleted[0] if history.deleted else values[attr.key]
+                changes[attr.key] = (_plain(old), None)
+        return "deleted", changes
+    if obj in session.new:
+        return "created", {
+            attr.key: (None, _plain(values[attr.key]))
+            for attr in state.mapper.column_attrs
+            if attr.key in values
+        }
+    return "updated", _column_changes(session, state)
+
+
 def _after_flush(session, flush_context):
-    batch = []
-    user_id = None
-    actor_known = False
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if type(obj) not in _MODELS:
-            continue
-        state = inspect(obj)
-        values = state.dict
-        if obj in session.deleted:
-            kind, changes = "deleted", {}
-            for attr in state.mapper.column_attrs:
-                if attr.key in values:
-                    history = state.attrs[attr.key].history
-                    old = history.deleted[0] if history.deleted else values[attr.key]
-                    changes[attr.key] = (_plain(old), None)
-        elif obj in session.new:
-            kind = "created"
-            changes = {
-                attr.key: (None, _plain(values[attr.key]))
-                for attr in state.mapper.column_attrs
-                if attr.key in values
-            }
-            changes.update(_link_changes(session, state))
-        else:
-            kind = "updated"
-            changes = {**_column_changes(session, state), **_link_changes(session, state)}
-            if not changes:
-                continue
-        soft = restored = False
+    objs = [o for o in (*session.new, *session.dirty, *session.deleted) if type(o) in _MODELS]
+    links = _link_changes(session, [o for o in objs if o not in session.deleted])
+    rows: dict[tuple[type, int], _Record] = {}
+    for obj in objs:
+        kind, changes = _row_change(session, obj)
         if kind == "updated" and "deleted_at" in changes:
             old, new = changes["deleted_at"]
-            soft, restored = old is None, new is None
-            kind = "deleted" if soft else "created"
-        if not actor_known:
-            user_id, actor_known = _actor(session), True
-        batch.append(_Record(type(obj), _id(obj), kind, _event_id(obj, values), user_id, changes))
-        batch[-1].soft, batch[-1].restored = soft, restored
+            kind = "deleted" if old is None else "created" if new is None else kind
+        record = _Record(
+            type(obj), _id(obj), kind, _event_id(obj, inspect(obj).dict), None, changes
+        )
+        record.soft = kind == "deleted" and obj not in session.deleted
+        record.restored = kind == "created" and obj not in session.new
+        rows[record.model, record.id] = record
+    for (model, id), (event_id, changes) in links.items():
+        record = rows.setdefault((model, id), _Record(model, id, "updated", event_id, None, {}))
+        record.changes.update(changes)
     session.info.pop(_OLD_VALUES, None)
+    batch = [record for record in rows.values() if record.kind != "updated" or record.changes]
     if not batch:
         return
     changes_log = _log_for(session)
     if changes_log is None:
         return
+    user_id = _actor(session)
+    for record in batch:
+        record.user_id = user_id
 
     def flush_order(record: _Record):
         rank = _RANK[record.model]
@@ -468,22 +494,23 @@ def _after_flush(session, flush_context):
 def _after_transaction_create(session, session_transaction):
     if session_transaction.nested:
         changes_log = _existing_log(session)
-        mark = len(changes_log.records) if changes_log else 0
-        session.info.setdefault(_SAVEPOINTS, {})[session_transaction] = mark
+        _savepoint_marks[session_transaction] = len(changes_log.records) if changes_log else 0
 
 
 def _after_soft_rollback(session, previous_transaction):
     # A rolled-back SAVEPOINT takes back the changes flushed since it began; a rollback of
     # the whole session, all of them.
-    mark = session.info.get(_SAVEPOINTS, {}).get(previous_transaction, 0)
-    if previous_transaction.nested or previous_transaction.parent is None:
-        changes_log = _existing_log(session)
-        if changes_log is not None:
-            del changes_log.records[mark:]
-
-
-def _after_transaction_end(session, session_transaction):
-    session.info.get(_SAVEPOINTS, {}).pop(session_transaction, None)
+    if previous_transaction.nested:
+        mark = _savepoint_marks.get(previous_transaction)
+        if mark is None:
+            return
+    elif previous_transaction.parent is None:
+        mark = 0
+    else:
+        return
+    changes_log = _existing_log(session)
+    if changes_log is not None:
+        del changes_log.records[mark:]
 
 
 # Merging and delivery.
@@ -619,6 +646,5 @@ def includeme(config):
     event.listen(factory, "after_flush", _after_flush)
     event.listen(factory, "after_transaction_create", _after_transaction_create)
     event.listen(factory, "after_soft_rollback", _after_soft_rollback)
-    event.listen(factory, "after_transaction_end", _after_transaction_end)
     config.add_subscriber_predicate("event_id", EventIdPredicate)
     config.add_subscriber_predicate("attributes", AttributesPredicate)
