@@ -406,7 +406,7 @@ def _before_flush(session, flush_context, instances):
     # After the flush the database holds the new values: remember the stored value of each
     # attribute assigned while unloaded (history has no old value for it), and load what a
     # deletion will report.
-    old_values = session.info.setdefault(_OLD_VALUES, {})
+    old_values = session.info[_OLD_VALUES] = {}
     for obj in session.dirty:
         if type(obj) not in _MODELS:
             continue
@@ -432,7 +432,7 @@ def _before_flush(session, flush_context, instances):
                 session.refresh(obj, attribute_names=list(state.expired_attributes))
 
 
-def _row_change(session, obj) -> tuple[str, dict] | None:
+def _row_change(session, obj) -> tuple[str, dict]:
     """``(kind, {attribute: (old, new)})`` for the columns of ``obj`` in this flush."""
     state = inspect(obj)
     values = state.dict
