@@ -15,6 +15,9 @@ def configure(settings) -> Configurator:
     # Engine, session factory, request.dbsession, pyramid_tm and pyramid_retry. First, because
     # every later feature may query the database.
     config.include(".db")
+    # Change capture and delivery. After .db, whose session factory it listens to; before any
+    # feature or plugin that subscribes to changes with its event_id= and attributes= predicates.
+    config.include(".changes")
     # Refuse oversized bodies before pyramid_retry copies them.
     config.include(".request_body")
     # Bearer-token identity and ACL authorization; before the API, whose views use them.

@@ -181,6 +181,13 @@ SETTINGS: tuple[Setting, ...] = (
         help="how often a worker relays unsent outbox messages, in seconds",
     ),
     Setting(
+        "openevent.changes.deliver",
+        as_bool,
+        default=True,
+        env="OPENEVENT_CHANGES_DELIVER",
+        help="deliver model changes to subscribers after each commit; false mutes them",
+    ),
+    Setting(
         "openevent.storage",
         as_storage_backend,
         default="local",

@@ -15,6 +15,10 @@ Installed with openevent (entry point ``pytest11``), so any test suite gets thes
 - ``tm`` / ``dbsession``: a session for the test's own set-up and checks. ``dbsession.flush()``
   before a request makes rows visible to it; ``dbsession.expire_all()`` after it shows its writes.
 - ``testapp``: a ``webtest.TestApp`` around the app.
+- ``captured_changes``: a list that receives every model change (:mod:`openevent.changes`)
+  delivered during the test, in delivery order.
+- ``mute_changes``: change delivery is off for the test (the ``openevent.changes.deliver``
+  setting), as for a bulk import or a test that does not care.
 - ``count_statements``: a context manager listing the SQL statements run inside it.
 - ``login``: ``login(user)`` logs in through the API and returns the Authorization header;
   ``token_for(user)`` issues a token directly (faster, for tests that are not about login).
@@ -48,6 +52,7 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import create_engine, event, func, select
 from transaction.interfaces import NoTransaction
 
+from openevent.changes import DELIVER_SETTING, ModelChanged
 from openevent.config import configure
 from openevent.db import get_tm_session
 from openevent.db.migrations import alembic_config
@@ -178,6 +183,27 @@ def testapp(wsgi_app, db_connection):
     import webtest  # only with the `testing` extra; keep the plugin importable without it
 
     return webtest.TestApp(wsgi_app, extra_environ={"HTTP_HOST": "example.com"})
+
+
+@pytest.fixture
+def captured_changes(registry) -> Iterator[list]:
+    """Every change delivered during the test, in order."""
+    captured: list = []
+
+    def capture(change):
+        captured.append(change)
+
+    registry.registerHandler(capture, (ModelChanged,))
+    yield captured
+    registry.unregisterHandler(capture, (ModelChanged,))
+
+
+@pytest.fixture
+def mute_changes(registry) -> Iterator[None]:
+    """No change is delivered during the test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(registry.settings, DELIVER_SETTING, False)
+        yield
 
 
 @pytest.fixture

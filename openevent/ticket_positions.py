@@ -8,6 +8,7 @@ sees the positions the previous one committed.
 
 from sqlalchemy import case, func, inspect, select, update
 
+from openevent import changes
 from openevent.db import utcnow
 from openevent.models import Event, Ticket
 
@@ -98,13 +99,21 @@ def _renumber(session, event_id: int, window, new_position, *, ceiling: int) -> 
     """
     live = _live(event_id)
     fetch = {"synchronize_session": "fetch"}
-    session.execute(
-        update(Ticket).where(live, window).values(position=Ticket.position + ceiling),
+    lifted = session.execute(
+        update(Ticket)
+        .where(live, window)
+        .values(position=Ticket.position + ceiling)
+        .returning(Ticket.id, Ticket.position),
         execution_options=fetch,
     )
-    session.execute(
+    old = {id: position - ceiling for id, position in lifted}
+    placed = session.execute(
         update(Ticket)
         .where(live, Ticket.position > ceiling)
-        .values(position=new_position(Ticket.position - ceiling), last_modified_at=utcnow()),
+        .values(position=new_position(Ticket.position - ceiling), last_modified_at=utcnow())
+        .returning(Ticket.id, Ticket.position),
         execution_options=fetch,
     )
+    # Bulk UPDATEs are invisible to the ORM's events: report the moves to change subscribers.
+    for id, position in sorted(placed):
+        changes.record_update(session, Ticket, id, event_id, {"position": (old[id], position)})

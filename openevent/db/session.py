@@ -69,9 +69,9 @@ def get_tm_session(
 ) -> Session:
     """A session joined to ``transaction_manager``: committed or aborted with it, never by hand.
 
-    ``request`` (if any) is kept in ``session.info`` so listeners can tell who acts, and
-    ``transaction_manager`` so code given only the session (such as ``enqueue``) can hook into
-    its transaction.
+    ``request`` (if any) and ``transaction_manager`` are kept in ``session.info``, so listeners
+    can tell who acts and code given only the session (such as ``enqueue``) can hook into its
+    transaction.
     """
     dbsession = session_factory(
         info={"request": request, "transaction_manager": transaction_manager}

@@ -1,0 +1,650 @@
+"""Model changes: captured per transaction, delivered to Pyramid subscribers after the commit.
+
+A SQLAlchemy listener on the application's session factory records, flush by flush, every row
+of the public models (events, event roles, tracks, microlocations, speakers, sessions, tickets)
+that is created, updated or deleted. When the zope transaction commits, and only then, the
+records are merged per row and each row's net change is delivered, as an instance of one of
+the change classes below, to the Pyramid subscribers of its class. An aborted transaction, a
+failed request and a rolled-back SAVEPOINT deliver nothing of what they did.
+
+Choices, written down for plugin authors in ``docs/changes.md``:
+
+- A soft delete (``deleted_at`` from None to a value) is delivered as a deletion with
+  ``soft=True``; a restore (``deleted_at`` back to None) as a creation with ``restored=True``.
+  For a plugin a row in the trash is gone, and one restored is new again. Their ``changes``
+  hold the attributes the transaction changed, ``deleted_at`` among them.
+- A creation's ``changes`` hold every column as ``(None, value)``, a (hard) deletion's every
+  column as ``(value, None)``, an update's the attributes that changed. The many-to-many link
+  of sessions and speakers appears as ``speakers`` (on a session) and ``sessions`` (on a
+  speaker), as sorted tuples of ids.
+- Order: rows in the order they first changed in the transaction; rows first changed in the
+  same flush as creations, then updates, then deletions, each by model (``_MODELS``'s order;
+  reversed for deletions, children before parents) and id.
+- Rows the database removes by itself (``ON DELETE CASCADE`` when an event is deleted for
+  good) are not reported one by one: the parent's deletion stands for them.
+- Bulk statements bypass the ORM and its events; code that runs them reports what they did
+  with :func:`record_update` (as :mod:`openevent.ticket_positions` does).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from sqlalchemy import event, inspect, select
+from zope.interface import providedBy
+
+from openevent import plugins
+from openevent.models import (
+    Event,
+    EventRole,
+    Microlocation,
+    Session,
+    Speaker,
+    Ticket,
+    Track,
+    session_speakers,
+)
+
+log = logging.getLogger(__name__)
+# How many records the transaction log held when each SAVEPOINT began.
+_savepoint_marks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+DELIVER_SETTING = "openevent.changes.deliver"
+# Keys in ``session.info``.
+_REGISTRY = "openevent.changes.registry"
+_OLD_VALUES = "openevent.changes.old_values"
+# Key of the per-transaction log in ``transaction.data()``.
+_LOG_KEY = "openevent.changes.log"
+
+
+# The change classes.
+
+
+@dataclass(frozen=True)
+class ModelChanged:
+    """A row of a public model changed; subscribe to this class to receive every change."""
+
+    model: ClassVar[str] = ""  # the JSON:API type, e.g. "session"
+    kind: ClassVar[str] = ""  # "created", "updated" or "deleted"
+
+    id: int
+    event_id: int | None
+    user_id: int | None
+    changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    soft: bool = False  # a deletion that moved the row to the trash
+    restored: bool = False  # a creation that restored the row from the trash
+
+    def __post_init__(self):
+        object.__setattr__(self, "changes", MappingProxyType(dict(self.changes)))
+
+
+class ModelCreated(ModelChanged):
+    """A row was created, or restored from the trash (``restored=True``)."""
+
+    kind = "created"
+
+
+class ModelUpdated(ModelChanged):
+    """Attributes of a row changed."""
+
+    kind = "updated"
+
+
+class ModelDeleted(ModelChanged):
+    """A row was deleted, or moved to the trash (``soft=True``)."""
+
+    kind = "deleted"
+
+
+class EventChanged(ModelChanged):
+    """An event (a conference) changed; ``event_id`` is its own id."""
+
+    model = "event"
+
+
+class EventCreated(EventChanged, ModelCreated):
+    """An event was created or restored."""
+
+
+class EventUpdated(EventChanged, ModelUpdated):
+    """An event's attributes changed."""
+
+
+class EventDeleted(EventChanged, ModelDeleted):
+    """An event was deleted or trashed."""
+
+
+class EventRoleChanged(ModelChanged):
+    """A user's role on an event's team changed."""
+
+    model = "event-role"
+
+
+class EventRoleCreated(EventRoleChanged, ModelCreated):
+    """A user joined an event's team."""
+
+
+class EventRoleUpdated(EventRoleChanged, ModelUpdated):
+    """A team member's role changed."""
+
+
+class EventRoleDeleted(EventRoleChanged, ModelDeleted):
+    """A user left an event's team."""
+
+
+class TrackChanged(ModelChanged):
+    """A track changed."""
+
+    model = "track"
+
+
+class TrackCreated(TrackChanged, ModelCreated):
+    """A track was created."""
+
+
+class TrackUpdated(TrackChanged, ModelUpdated):
+    """A track's attributes changed."""
+
+
+class TrackDeleted(TrackChanged, ModelDeleted):
+    """A track was deleted."""
+
+
+class MicrolocationChanged(ModelChanged):
+    """A microlocation (room) changed."""
+
+    model = "microlocation"
+
+
+class MicrolocationCreated(MicrolocationChanged, ModelCreated):
+    """A microlocation was created."""
+
+
+class MicrolocationUpdated(MicrolocationChanged, ModelUpdated):
+    """A microlocation's attributes changed."""
+
+
+class MicrolocationDeleted(MicrolocationChanged, ModelDeleted):
+    """A microlocation was deleted."""
+
+
+class SpeakerChanged(ModelChanged):
+    """A speaker changed."""
+
+    model = "speaker"
+
+
+class SpeakerCreated(SpeakerChanged, ModelCreated):
+    """A speaker was created or restored."""
+
+
+class SpeakerUpdated(SpeakerChanged, ModelUpdated):
+    """A speaker's attributes or sessions changed."""
+
+
+class SpeakerDeleted(SpeakerChanged, ModelDeleted):
+    """A speaker was deleted or trashed."""
+
+
+class SessionChanged(ModelChanged):
+    """A session (a talk) changed."""
+
+    model = "session"
+
+
+class SessionCreated(SessionChanged, ModelCreated):
+    """A session was created or restored."""
+
+
+class SessionUpdated(SessionChanged, ModelUpdated):
+    """A session's attributes or speakers changed."""
+
+
+class SessionDeleted(SessionChanged, ModelDeleted):
+    """A session was deleted or trashed."""
+
+
+class TicketChanged(ModelChanged):
+    """A ticket changed."""
+
+    model = "ticket"
+
+
+class TicketCreated(TicketChanged, ModelCreated):
+    """A ticket was created or restored."""
+
+
+class TicketUpdated(TicketChanged, ModelUpdated):
+    """A ticket's attributes changed, its position included when others moved."""
+
+
+class TicketDeleted(TicketChanged, ModelDeleted):
+    """A ticket was deleted or trashed."""
+
+
+# Parents before children: the order of creations (and, reversed, of deletions) in one flush.
+_MODELS: dict[type, dict[str, type[ModelChanged]]] = {
+    Event: {"created": EventCreated, "updated": EventUpdated, "deleted": EventDeleted},
+    EventRole: {
+        "created": EventRoleCreated,
+        "updated": EventRoleUpdated,
+        "deleted": EventRoleDeleted,
+    },
+    Track: {"created": TrackCreated, "updated": TrackUpdated, "deleted": TrackDeleted},
+    Microlocation: {
+        "created": MicrolocationCreated,
+        "updated": MicrolocationUpdated,
+        "deleted": MicrolocationDeleted,
+    },
+    Speaker: {"created": SpeakerCreated, "updated": SpeakerUpdated, "deleted": SpeakerDeleted},
+    Session: {"created": SessionCreated, "updated": SessionUpdated, "deleted": SessionDeleted},
+    Ticket: {"created": TicketCreated, "updated": TicketUpdated, "deleted": TicketDeleted},
+}
+_RANK = {model: rank for rank, model in enumerate(_MODELS)}
+# The many-to-many link of sessions and speakers, by the relationship each side sees it as.
+_LINKS = {Session: "speakers", Speaker: "sessions"}
+_KIND_ORDER = {"created": 0, "updated": 1, "deleted": 2}
+
+
+# Recording.
+
+
+@dataclass
+class _Record:
+    """One row's change in one flush (or one bulk statement)."""
+
+    model: type
+    id: int
+    kind: str
+    event_id: int | None
+    user_id: int | None
+    changes: dict[str, tuple[Any, Any]]
+    soft: bool = False
+    restored: bool = False
+
+
+@dataclass
+class _Log:
+    """The records of one zope transaction, in the order they were made."""
+
+    records: list[_Record] = field(default_factory=list)
+
+
+def _plain(value):
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _actor(session) -> int | None:
+    request = session.info.get("request")
+    if request is not None:
+        return request.authenticated_userid
+    return session.info.get("actor_id")
+
+
+def _log_for(session) -> _Log | None:
+    """This session's transaction log, created (with its after-commit hook) on first use."""
+    manager = session.info.get("transaction_manager")
+    registry = session.info.get(_REGISTRY)
+    if manager is None or registry is None:
+        return None  # not a session of the app's transactions: nothing to deliver to
+    txn = manager.get()
+    try:
+        return txn.data(_LOG_KEY)
+    except KeyError:
+        pass
+    changes_log = _Log()
+    txn.set_data(_LOG_KEY, changes_log)
+    txn.addAfterCommitHook(_after_commit, args=(registry, changes_log))
+    return changes_log
+
+
+def _existing_log(session) -> _Log | None:
+    manager = session.info.get("transaction_manager")
+    if manager is None:
+        return None
+    try:
+        return manager.get().data(_LOG_KEY)
+    except KeyError:
+        return None
+
+
+def record_update(session, model: type, id: int, event_id: int | None, changes: Mapping) -> None:
+    """Report that a statement the ORM did not see changed row ``id`` of ``model``.
+
+    ``changes`` is ``{attribute: (old, new)}``. The update is merged with the transaction's
+    other changes and delivered after the commit, like those the ORM sees.
+    """
+    changes_log = _log_for(session)
+    if changes_log is None or model not in _MODELS:
+        return
+    plain = {key: (_plain(old), _plain(new)) for key, (old, new) in changes.items()}
+    changes_log.records.append(_Record(model, id, "updated", event_id, _actor(session), plain))
+
+
+def _event_id(obj, values: Mapping) -> int | None:
+    return values.get("id") if isinstance(obj, Event) else values.get("event_id")
+
+
+def _column_changes(session, state) -> dict[str, tuple[Any, Any]]:
+    old_values = session.info.get(_OLD_VALUES, {}).get(state, {})
+    changes = {}
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if not history.added:
+            continue
+        new = history.added[0]
+        if history.deleted:
+            old = history.deleted[0]
+        elif attr.key in old_values:
+            old = old_values[attr.key]
+        else:
+            continue
+        if old != new:
+            changes[attr.key] = (_plain(old), _plain(new))
+    return changes
+
+
+def _id(obj) -> int:
+    # Not ``state.identity``: a new row gets its identity key only after ``after_flush``.
+    return inspect(obj).mapper.primary_key_from_instance(obj)[0]
+
+
+def _link_changes(session, objs) -> dict[tuple[type, int], tuple[int | None, dict]]:
+    """``{(model, id): (event_id, {relationship: (old ids, new ids)})}`` for this flush."""
+    added: set[tuple[int, int]] = set()
+    removed: set[tuple[int, int]] = set()
+    event_ids: dict[tuple[type, int], int | None] = {}
+    for obj in objs:
+        if type(obj) not in _LINKS:
+            continue
+        history = inspect(obj).attrs[_LINKS[type(obj)]].history
+        for linked, pairs in ((history.added, added), (history.deleted, removed)):
+            for other in linked:
+                pair = (_id(obj), _id(other))
+                pairs.add(pair if isinstance(obj, Session) else pair[::-1])
+                # Links stay within one event.
+                event_ids[type(obj), _id(obj)] = obj.event_id
+                event_ids[type(other), _id(other)] = obj.event_id
+    if not (added or removed):
+        return {}
+    # Either side may be unloaded (changed through the other's backref): after the flush, the
+    # table holds the new links; the old ones follow from what this flush added and removed.
+    session_ids = {pair[0] for pair in added | removed}
+    speaker_ids = {pair[1] for pair in added | removed}
+    rows = session.execute(
+        select(session_speakers.c.session_id, session_speakers.c.speaker_id).where(
+            session_speakers.c.session_id.in_(session_ids)
+            | session_speakers.c.speaker_id.in_(speaker_ids)
+        )
+    )
+    now = {(session_id, speaker_id) for session_id, speaker_id in rows}
+    changes = {}
+    for model, key, side, ids in (
+        (Session, "speakers", 0, session_ids),
+        (Speaker, "sessions", 1, speaker_ids),
+    ):
+        for id in ids:
+
+            def linked(pairs, id=id, side=side):
+                return {pair[1 - side] for pair in pairs if pair[side] == id}
+
+            after = linked(now)
+            before = (after - linked(added)) | linked(removed)
+            if before != after:
+                value = (tuple(sorted(before)), tuple(sorted(after)))
+                changes[model, id] = (event_ids[model, id], {key: value})
+    return changes
+
+
+def _before_flush(session, flush_context, instances):
+    # After the flush the database holds the new values: remember the stored value of each
+    # attribute assigned while unloaded (history has no old value for it), and load what a
+    # deletion will report.
+    old_values = session.info[_OLD_VALUES] = {}
+    for obj in session.dirty:
+        if type(obj) not in _MODELS:
+            continue
+        state = inspect(obj)
+        missing = [
+            attr.key
+            for attr in state.mapper.column_attrs
+            if state.attrs[attr.key].history.added and not state.attrs[attr.key].history.deleted
+        ]
+        if missing and state.identity:
+            columns = [state.mapper.column_attrs[key].columns[0] for key in missing]
+            where = [
+                pk == value
+                for pk, value in zip(state.mapper.primary_key, state.identity, strict=True)
+            ]
+            row = session.execute(select(*columns).where(*where)).one_or_none()
+            if row is not None:
+                old_values[state] = dict(zip(missing, row, strict=True))
+    for obj in session.deleted:
+        if type(obj) in _MODELS:
+            state = inspect(obj)
+            if state.expired_attributes:
+                session.refresh(obj, attribute_names=list(state.expired_attributes))
+
+
+def _row_change(session, obj) -> tuple[str, dict]:
+    """``(kind, {attribute: (old, new)})`` for the columns of ``obj`` in this flush."""
+    state = inspect(obj)
+    values = state.dict
+    if obj in session.deleted:
+        changes = {}
+        for attr in state.mapper.column_attrs:
+            if attr.key in values:
+                history = state.attrs[attr.key].history
+                old = history.deleted[0] if history.deleted else values[attr.key]
+                changes[attr.key] = (_plain(old), None)
+        return "deleted", changes
+    if obj in session.new:
+        return "created", {
+            attr.key: (None, _plain(values[attr.key]))
+            for attr in state.mapper.column_attrs
+            if attr.key in values
+        }
+    return "updated", _column_changes(session, state)
+
+
+def _after_flush(session, flush_context):
+    objs = [o for o in (*session.new, *session.dirty, *session.deleted) if type(o) in _MODELS]
+    links = _link_changes(session, [o for o in objs if o not in session.deleted])
+    rows: dict[tuple[type, int], _Record] = {}
+    for obj in objs:
+        kind, changes = _row_change(session, obj)
+        if kind == "updated" and "deleted_at" in changes:
+            old, new = changes["deleted_at"]
+            kind = "deleted" if old is None else "created" if new is None else kind
+        record = _Record(
+            type(obj), _id(obj), kind, _event_id(obj, inspect(obj).dict), None, changes
+        )
+        record.soft = kind == "deleted" and obj not in session.deleted
+        record.restored = kind == "created" and obj not in session.new
+        rows[record.model, record.id] = record
+    for (model, id), (event_id, changes) in links.items():
+        record = rows.setdefault((model, id), _Record(model, id, "updated", event_id, None, {}))
+        record.changes.update(changes)
+    session.info.pop(_OLD_VALUES, None)
+    batch = [record for record in rows.values() if record.kind != "updated" or record.changes]
+    if not batch:
+        return
+    changes_log = _log_for(session)
+    if changes_log is None:
+        return
+    user_id = _actor(session)
+    for record in batch:
+        record.user_id = user_id
+
+    def flush_order(record: _Record):
+        rank = _RANK[record.model]
+        if record.kind == "deleted":
+            rank = -rank
+        return (_KIND_ORDER[record.kind], rank, record.id)
+
+    changes_log.records.extend(sorted(batch, key=flush_order))
+
+
+def _after_transaction_create(session, session_transaction):
+    if session_transaction.nested:
+        changes_log = _existing_log(session)
+        _savepoint_marks[session_transaction] = len(changes_log.records) if changes_log else 0
+
+
+def _after_soft_rollback(session, previous_transaction):
+    # A rolled-back SAVEPOINT takes back the changes flushed since it began; a rollback of
+    # the whole session, all of them.
+    if previous_transaction.nested:
+        mark = _savepoint_marks.get(previous_transaction)
+        if mark is None:
+            return
+    elif previous_transaction.parent is None:
+        mark = 0
+    else:
+        return
+    changes_log = _existing_log(session)
+    if changes_log is not None:
+        del changes_log.records[mark:]
+
+
+# Merging and delivery.
+
+
+def _merged(records: Iterable[_Record]) -> list[ModelChanged]:
+    """One change per row, in the order the rows first changed."""
+    rows: dict[tuple[type, int], list[_Record]] = {}
+    for record in records:
+        rows.setdefault((record.model, record.id), []).append(record)
+    changes = []
+    for (model, id), history in rows.items():
+        first, last = history[0], history[-1]
+        if first.kind == "created" and last.kind == "deleted":
+            continue  # never visible outside the transaction
+        merged: dict[str, tuple[Any, Any]] = {}
+        for record in history:
+            for key, (old, new) in record.changes.items():
+                merged[key] = (merged[key][0] if key in merged else old, new)
+        if first.kind == "created":
+            kind, soft, restored = "created", False, first.restored
+        elif last.kind == "deleted":
+            kind, soft, restored = "deleted", last.soft, False
+        else:
+            kind, soft, restored = "updated", False, False
+        if kind == "updated":
+            merged = {key: values for key, values in merged.items() if values[0] != values[1]}
+            if not merged:
+                continue
+        event_id = next((r.event_id for r in reversed(history) if r.event_id is not None), None)
+        change_class = _MODELS[model][kind]
+        changes.append(
+            change_class(
+                id=id,
+                event_id=event_id,
+                user_id=last.user_id,
+                changes=merged,
+                soft=soft,
+                restored=restored,
+            )
+        )
+    return changes
+
+
+def _after_commit(status: bool, registry, changes_log: _Log) -> None:
+    if not status or not registry.settings.get(DELIVER_SETTING, True):
+        return
+    deliver(registry, _merged(changes_log.records))
+
+
+def deliver(registry, changes: Iterable[ModelChanged]) -> None:
+    """Call each subscriber of each change; one that raises is logged and the others run.
+
+    Subscribers whose plugin is disabled for the change's event are skipped.
+    """
+    dbsession = None
+    enabled: dict[tuple[str, int | None], bool] = {}
+    try:
+        for change in changes:
+            for handler in registry.adapters.subscriptions([providedBy(change)], None):
+                plugin = plugins.plugin_of(registry, handler)
+                if plugin is not None:
+                    if (plugin, change.event_id) not in enabled:
+                        if dbsession is None:
+                            dbsession = registry["dbsession_factory"]()
+                        enabled[plugin, change.event_id] = plugins.is_enabled_for_event(
+                            dbsession, plugin, change.event_id
+                        )
+                    if not enabled[plugin, change.event_id]:
+                        continue
+                try:
+                    handler(change)
+                except Exception:
+                    log.exception(
+                        "change subscriber %s of plugin %s failed on %r",
+                        getattr(handler, "__qualname__", handler),
+                        plugin or "core",
+                        change,
+                    )
+    finally:
+        if dbsession is not None:
+            dbsession.close()
+
+
+# Subscriber predicates.
+
+
+class EventIdPredicate:
+    """``event_id=42``: only changes of rows of that event."""
+
+    def __init__(self, value, config):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"event_id must be an event's id (an int), not {value!r}")
+        self.value = value
+
+    def text(self) -> str:
+        return f"event_id = {self.value}"
+
+    phash = text
+
+    def __call__(self, change) -> bool:
+        return getattr(change, "event_id", None) == self.value
+
+
+class AttributesPredicate:
+    """``attributes=("title", ...)``: updates only if one of these attributes changed.
+
+    Creations and deletions pass: they concern every attribute.
+    """
+
+    def __init__(self, value, config):
+        names = (value,) if isinstance(value, str) else tuple(value)
+        if not names or not all(isinstance(name, str) for name in names):
+            raise TypeError(f"attributes must be attribute names, not {value!r}")
+        self.names = frozenset(names)
+
+    def text(self) -> str:
+        return f"attributes = {sorted(self.names)}"
+
+    phash = text
+
+    def __call__(self, change) -> bool:
+        if not isinstance(change, ModelUpdated):
+            return True
+        return not self.names.isdisjoint(change.changes)
+
+
+def includeme(config):
+    """Listen to the app's sessions and add the ``event_id`` and ``attributes`` predicates."""
+    factory = config.registry["dbsession_factory"]
+    factory.configure(info={**factory.kw.get("info", {}), _REGISTRY: config.registry})
+    event.listen(factory, "before_flush", _before_flush)
+    event.listen(factory, "after_flush", _after_flush)
+    event.listen(factory, "after_transaction_create", _after_transaction_create)
+    event.listen(factory, "after_soft_rollback", _after_soft_rollback)
+    config.add_subscriber_predicate("event_id", EventIdPredicate)
+    config.add_subscriber_predicate("attributes", AttributesPredicate)
