@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Editable installs of the core and of every first-party plugin, with their test extras, and
 # the sample plugin distribution the plugin system's tests find through its entry points.
-PACKAGES := -e '.[testing]' -e tests/plugin_dist
+PACKAGES := -e '.[testing]'
 
 .PHONY: run test lint format clean
 

@@ -32,7 +32,7 @@ import enum
 import logging
 import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -40,6 +40,7 @@ from sqlalchemy import event, inspect, select
 from zope.interface import providedBy
 
 from openevent import plugins
+from openevent.db.session import transaction_scope
 from openevent.models import (
     Event,
     EventRole,
@@ -79,9 +80,42 @@ class ModelChanged:
     changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     soft: bool = False  # a deletion that moved the row to the trash
     restored: bool = False  # a creation that restored the row from the trash
+    # The application's registry, set on delivery: infrastructure, not data of the change.
+    registry: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "changes", MappingProxyType(dict(self.changes)))
+
+    def enqueue(self, job, *args, **kwargs) -> str:
+        """Start ``job(*args, **kwargs)`` for this change's event; return the message id.
+
+        The message goes through the outbox in a transaction of its own, committed at once:
+        delivery happens after the change's own transaction has committed.
+        """
+        return _enqueue(self.registry, job, args, kwargs, event_id=self.event_id)
+
+
+@dataclass(frozen=True)
+class ChangesCommitted:
+    """Every change of one committed transaction, delivered once after the single changes.
+
+    For work done once per transaction rather than once per row (a plugin subscribing gets
+    only the changes of events it is enabled for).
+    """
+
+    changes: tuple[ModelChanged, ...]
+    registry: Any = field(default=None, compare=False, repr=False)
+
+    def enqueue(self, job, *args, event_id: int | None = None, **kwargs) -> str:
+        """Start ``job(*args, **kwargs)`` (for ``event_id``, if given); see ModelChanged."""
+        return _enqueue(self.registry, job, args, kwargs, event_id=event_id)
+
+
+def _enqueue(registry, job, args, kwargs, event_id):
+    from openevent.jobs import enqueue  # the jobs package builds on this module
+
+    with transaction_scope(registry) as dbsession:
+        return enqueue(dbsession, job, *args, event_id=event_id, **kwargs)
 
 
 class ModelCreated(ModelChanged):
@@ -562,37 +596,65 @@ def _after_commit(status: bool, registry, changes_log: _Log) -> None:
 
 
 def deliver(registry, changes: Iterable[ModelChanged]) -> None:
-    """Call each subscriber of each change; one that raises is logged and the others run.
+    """Call each subscriber of each change, then the subscribers of :class:`ChangesCommitted`;
+    one that raises is logged and the others run.
 
-    Subscribers whose plugin is disabled for the change's event are skipped.
+    Subscribers whose plugin is disabled for a change's event do not see that change.
     """
-    dbsession = None
-    enabled: dict[tuple[str, int | None], bool] = {}
-    try:
+    changes = tuple(replace(change, registry=registry) for change in changes)
+    if not changes:
+        return
+    with _Enablement(registry) as enabled:
         for change in changes:
             for handler in registry.adapters.subscriptions([providedBy(change)], None):
                 plugin = plugins.plugin_of(registry, handler)
-                if plugin is not None:
-                    if (plugin, change.event_id) not in enabled:
-                        if dbsession is None:
-                            dbsession = registry["dbsession_factory"]()
-                        enabled[plugin, change.event_id] = plugins.is_enabled_for_event(
-                            dbsession, plugin, change.event_id
-                        )
-                    if not enabled[plugin, change.event_id]:
-                        continue
-                try:
-                    handler(change)
-                except Exception:
-                    log.exception(
-                        "change subscriber %s of plugin %s failed on %r",
-                        getattr(handler, "__qualname__", handler),
-                        plugin or "core",
-                        change,
-                    )
-    finally:
-        if dbsession is not None:
-            dbsession.close()
+                if enabled(plugin, change.event_id):
+                    _call(handler, change, plugin)
+        batch = ChangesCommitted(changes, registry)
+        for handler in registry.adapters.subscriptions([providedBy(batch)], None):
+            plugin = plugins.plugin_of(registry, handler)
+            mine = tuple(c for c in changes if enabled(plugin, c.event_id))
+            if mine:
+                _call(handler, replace(batch, changes=mine), plugin)
+
+
+def _call(handler, notification, plugin: str | None) -> None:
+    try:
+        handler(notification)
+    except Exception:
+        log.exception(
+            "change subscriber %s of plugin %s failed on %r",
+            getattr(handler, "__qualname__", handler),
+            plugin or "core",
+            notification,
+        )
+
+
+class _Enablement:
+    """Per-event plugin enablement for one delivery, read once per (plugin, event)."""
+
+    def __init__(self, registry):
+        self._registry = registry
+        self._known: dict[tuple[str, int | None], bool] = {}
+        self._dbsession = None
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, plugin: str | None, event_id: int | None) -> bool:
+        if plugin is None:
+            return True  # openevent's own subscribers
+        if (plugin, event_id) not in self._known:
+            if self._dbsession is None:
+                self._dbsession = self._registry["dbsession_factory"]()
+            self._known[plugin, event_id] = plugins.is_enabled_for_event(
+                self._dbsession, plugin, event_id
+            )
+        return self._known[plugin, event_id]
+
+    def __exit__(self, *exc_info):
+        if self._dbsession is not None:
+            self._dbsession.close()
 
 
 # Subscriber predicates.
