@@ -28,8 +28,6 @@ def sample_plugins_installed(tmp_path_factory):
             "install",
             "--quiet",
             "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
             "--target",
             str(site),
             str(SAMPLE_PLUGINS),
