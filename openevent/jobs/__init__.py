@@ -14,6 +14,7 @@ from openevent.jobs.worker import run_worker, start_in_process_worker
 
 __all__ = [
     "BROKER_KEY",
+    "IN_PROCESS_WORKER_KEY",
     "Job",
     "JobContext",
     "actor_for",
@@ -30,8 +31,12 @@ def _request_enqueue(request, job: Job, *args, **kwargs) -> str:
     return enqueue(request.dbsession, job, *args, **kwargs)
 
 
+IN_PROCESS_WORKER_KEY = "openevent.jobs.in_process_worker"
+
+
 def _start_worker_with_app(event: ApplicationCreated) -> None:
-    start_in_process_worker(event.app.registry)
+    registry = event.app.registry
+    registry[IN_PROCESS_WORKER_KEY] = start_in_process_worker(registry)
 
 
 def includeme(config):

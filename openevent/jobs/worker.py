@@ -58,21 +58,32 @@ def run_worker(
         worker.stop()
 
 
-def start_in_process_worker(registry, threads: int = 1) -> threading.Thread:
-    """Run a worker in a daemon thread of this process (development); stopped at exit."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=run_worker,
-        args=(registry, stop),
-        kwargs={"threads": threads},
-        name="openevent-jobs",
-        daemon=True,
-    )
-    thread.start()
+class InProcessWorker:
+    """A worker running in a daemon thread of this process (development)."""
 
-    def _stop():
-        stop.set()
-        thread.join()
+    def __init__(self, registry, threads: int = 1):
+        self._stop = threading.Event()
+        self.started = threading.Event()
+        self.thread = threading.Thread(
+            target=run_worker,
+            args=(registry, self._stop),
+            kwargs={"threads": threads, "started": self.started},
+            name="openevent-jobs",
+            daemon=True,
+        )
 
-    atexit.register(_stop)
-    return thread
+    def start(self) -> InProcessWorker:
+        self.thread.start()
+        atexit.register(self.stop)
+        return self
+
+    def stop(self) -> None:
+        """Finish the jobs in progress and end the thread."""
+        self._stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+
+def start_in_process_worker(registry, threads: int = 1) -> InProcessWorker:
+    """Run a worker in a daemon thread of this process; stopped at exit."""
+    return InProcessWorker(registry, threads).start()
