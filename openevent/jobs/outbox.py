@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 # Sent rows are kept a while for operators to inspect, then purged by the relay.
 SENT_RETENTION = timedelta(days=7)
 _RELAY_BATCH = 500
+# Key of a transaction's pending messages in ``transaction.data()``.
+_PENDING_KEY = "openevent.jobs.pending"
 
 
 def enqueue(dbsession, job: Job, *args, event_id: int | None = None, **kwargs) -> str:
@@ -61,34 +63,52 @@ def enqueue(dbsession, job: Job, *args, event_id: int | None = None, **kwargs) -
             message=encoded,
         )
     )
-    transaction = dbsession.info["transaction_manager"].get()
-    transaction.addAfterCommitHook(_send_after_commit, args=(registry, encoded))
+    _pending(dbsession, registry).append(message)
     return message.message_id
 
 
-def _send_after_commit(committed: bool, registry, encoded: bytes) -> None:
+def _pending(dbsession, registry) -> list[dramatiq.Message]:
+    """The messages the session's transaction enqueued: sent together once it commits."""
+    transaction = dbsession.info["transaction_manager"].get()
+    try:
+        return transaction.data(_PENDING_KEY)
+    except KeyError:
+        pending: list[dramatiq.Message] = []
+        transaction.set_data(_PENDING_KEY, pending)
+        transaction.addAfterCommitHook(_send_after_commit, args=(registry, pending))
+        return pending
+
+
+def _send_after_commit(committed: bool, registry, pending: list[dramatiq.Message]) -> None:
     if not committed:
         return
-    message = dramatiq.Message.decode(encoded)
-    try:
-        registry[BROKER_KEY].enqueue(message)
-    except Exception:
-        log.warning(
-            "could not send job message %s to the broker; the outbox relay will resend it",
-            message.message_id,
-            exc_info=True,
-        )
-        return
-    try:
-        with transaction_scope(registry) as dbsession:
-            dbsession.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.message_id == message.message_id)
-                .values(sent_at=utcnow())
+    broker = registry[BROKER_KEY]
+    sent = []
+    for message in pending:
+        try:
+            broker.enqueue(message)
+        except Exception:
+            log.warning(
+                "could not send job message %s (and %d after it) to the broker; the outbox "
+                "relay will resend them",
+                message.message_id,
+                len(pending) - len(sent) - 1,
+                exc_info=True,
             )
+            break
+        sent.append(message.message_id)
+    try:
+        # One short transaction marks them all, in chunks that every database accepts.
+        with transaction_scope(registry) as dbsession:
+            for start in range(0, len(sent), _RELAY_BATCH):
+                dbsession.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.message_id.in_(sent[start : start + _RELAY_BATCH]))
+                    .values(sent_at=utcnow())
+                )
     except Exception:
-        # Sent but not marked: the relay will send it again, which at-least-once allows.
-        log.warning("could not mark job message %s sent", message.message_id, exc_info=True)
+        # Sent but not marked: the relay will send them again, which at-least-once allows.
+        log.warning("could not mark %d job message(s) sent", len(sent), exc_info=True)
 
 
 def relay_outbox(registry, grace: timedelta | None = None) -> int:
