@@ -6,7 +6,8 @@ Installed with openevent (entry point ``pytest11``), so any test suite gets thes
 - ``app_settings``: settings for a test app. SQLite in a temporary folder by default; a fresh
   PostgreSQL database when ``OPENEVENT_TEST_DATABASE_URL`` is set (created at the start of the
   run, dropped at the end). Override it in a conftest.py to add a plugin's settings.
-- ``empty_database_url``: a database of the test's own, never migrated.
+- ``empty_database_url``: a database of the test's own, never migrated; ``ini_file(extra)``
+  writes an operator's ini file on it, for CLI tests.
 - ``app_config`` / ``wsgi_app``: the app, built once per run by ``configure()``, its schema made
   by the real migrations.
 - ``db_connection``: each test runs inside a database transaction rolled back at its end. The
@@ -110,6 +111,27 @@ def fast_password_hashing():
             user_module, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         )
         yield
+
+
+@pytest.fixture
+def ini_file(tmp_path, empty_database_url, monkeypatch):
+    """``ini_file(extra="")`` writes an ini file like an operator's, for the CLI, on a database
+    of the test's own (never migrated), and returns its path; ``extra`` is appended."""
+    monkeypatch.delenv("OPENEVENT_DATABASE_URL", raising=False)
+
+    def _write(extra: str = "") -> str:
+        path = tmp_path / "site.ini"
+        url = empty_database_url.replace("%", "%%")
+        path.write_text(
+            "[app:main]\n"
+            "use = egg:openevent\n"
+            f"sqlalchemy.url = {url}\n"
+            "openevent.secret = a-test-secret-of-enough-length\n"
+            "openevent.storage = memory\n" + extra
+        )
+        return str(path)
+
+    return _write
 
 
 @pytest.fixture(scope="session")

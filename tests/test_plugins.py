@@ -2,7 +2,6 @@
 ``make test``), found through its real ``openevent.plugins`` entry points."""
 
 import logging
-import textwrap
 
 import pytest
 from sqlalchemy import create_engine, inspect
@@ -146,25 +145,8 @@ def test_deny_list_wins_and_comes_from_the_environment(build, monkeypatch):
 
 
 @pytest.fixture
-def config_file(tmp_path, empty_database_url, monkeypatch):
-    def _write(extra=""):
-        monkeypatch.delenv("OPENEVENT_DATABASE_URL", raising=False)
-        path = tmp_path / "site.ini"
-        path.write_text(
-            textwrap.dedent(
-                f"""
-                [app:main]
-                use = egg:openevent
-                sqlalchemy.url = {empty_database_url.replace("%", "%%")}
-                openevent.secret = a-test-secret-of-enough-length
-                openevent.storage = memory
-                """
-            )
-            + extra
-        )
-        return str(path)
-
-    return _write
+def config_file(ini_file):
+    return ini_file
 
 
 def _tables(url):

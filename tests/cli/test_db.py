@@ -1,5 +1,3 @@
-import textwrap
-
 import pytest
 from sqlalchemy import create_engine, inspect
 
@@ -9,22 +7,9 @@ from openevent.db.session import database_url
 
 
 @pytest.fixture
-def config_file(tmp_path, empty_database_url, monkeypatch):
+def config_file(ini_file):
     """An ini file like an operator's, pointing at a database of the test's own."""
-    monkeypatch.delenv("OPENEVENT_DATABASE_URL", raising=False)
-    path = tmp_path / "site.ini"
-    path.write_text(
-        textwrap.dedent(
-            f"""
-            [app:main]
-            use = egg:openevent
-            sqlalchemy.url = {empty_database_url.replace("%", "%%")}
-            openevent.secret = a-test-secret-of-enough-length
-            openevent.storage = memory
-            """
-        )
-    )
-    return str(path)
+    return ini_file()
 
 
 def test_upgrade_current_check_downgrade(config_file, empty_database_url, capsys, app_settings):

@@ -1,5 +1,3 @@
-import textwrap
-
 import pytest
 from sqlalchemy import create_engine, insert
 
@@ -10,22 +8,10 @@ from openevent.models import JobFailure
 
 
 @pytest.fixture
-def config_file(tmp_path, empty_database_url, monkeypatch):
-    monkeypatch.delenv("OPENEVENT_DATABASE_URL", raising=False)
-    path = tmp_path / "site.ini"
-    path.write_text(
-        textwrap.dedent(
-            f"""
-            [app:main]
-            use = egg:openevent
-            sqlalchemy.url = {empty_database_url.replace("%", "%%")}
-            openevent.secret = a-test-secret-of-enough-length
-            openevent.storage = memory
-            """
-        )
-    )
-    assert main(["db", "upgrade", str(path)]) == 0
-    return str(path)
+def config_file(ini_file):
+    path = ini_file()
+    assert main(["db", "upgrade", path]) == 0
+    return path
 
 
 def test_failed_lists_failed_jobs_with_their_error(config_file, empty_database_url, capsys):
