@@ -2,7 +2,16 @@
 
 from sqlalchemy import select
 
-from openevent.models import EventState, Microlocation, Session, Speaker, Track
+from openevent.models import (
+    Event,
+    EventRole,
+    EventState,
+    Microlocation,
+    Role,
+    Session,
+    Speaker,
+    Track,
+)
 from openevent.plugins import PLUGINS_KEY, PluginState
 from openevent.testing import (
     JSONAPI_HEADERS,
@@ -90,7 +99,7 @@ def test_each_collection_has_its_counter_and_team_changes_raise_none(
     run_jobs()
     before = versions(event_id)
     tm.begin()
-    event = dbsession.get(type(event), event_id)
+    event = dbsession.get(Event, event_id)
     make_session(dbsession, event)
     dbsession.add_all(
         [
@@ -110,8 +119,6 @@ def test_each_collection_has_its_counter_and_team_changes_raise_none(
 
     tm.begin()
     team_member = make_user(dbsession, password=None)
-    from openevent.models import EventRole, Role
-
     dbsession.add(EventRole(event_id=event_id, user=team_member, role=Role.ORGANIZER))
     tm.commit()
     run_jobs()
@@ -181,8 +188,6 @@ def test_an_unknown_event_is_404(testapp):
 
 
 def test_a_bump_for_a_deleted_event_is_a_no_op(dbsession, tm, event, run_jobs):
-    from openevent.models import Event
-
     event_id = event.id
     make_session(dbsession, event)
     tm.commit()  # enqueues a bump for the event
