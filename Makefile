@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Editable installs of the core and of every first-party plugin, with their test extras, and
 # the sample plugin distribution the plugin system's tests find through its entry points.
-PACKAGES := -e '.[testing]'
+PACKAGES := -e '.[testing]' -e 'plugins/openevent-versions[testing]'
 
 .PHONY: run test lint format clean
 
@@ -26,7 +26,8 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-$(VENV)/.installed: setup.cfg setup.py pyproject.toml Makefile tests/plugin_dist/pyproject.toml
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml Makefile tests/plugin_dist/pyproject.toml \
+		plugins/openevent-versions/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(PACKAGES)

@@ -43,7 +43,7 @@ def test_a_subscriber_starts_a_job_that_sees_the_committed_row(
     subscribe(lambda change: change.enqueue(note_title, change.id), SessionUpdated)
     body = jsonapi_document("session", {"title": "Opening keynote"}, id=session.id)
     testapp.patch_json(f"/v1/sessions/{session.id}", body, headers=headers, status=200)
-    assert run_jobs() == 1
+    run_jobs()  # installed plugins' jobs run too: count this test's own
     assert ran == [("Opening keynote", event.id)]
 
 

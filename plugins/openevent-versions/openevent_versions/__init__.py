@@ -1,0 +1,18 @@
+"""Per-event version counters: GET /v1/events/{id}/versions tells offline clients what changed.
+
+Each event has six counters (``event``, ``sessions``, ``speakers``, ``tickets``, ``tracks``,
+``microlocations``). A committed transaction that changes rows of a collection raises that
+collection's counter by one (see :mod:`openevent_versions.subscribers`), in a job.
+"""
+
+# Importing these registers the table on openevent's Base and the job with the broker.
+from openevent_versions import jobs, models  # noqa: F401
+
+requires_openevent = ">=0.1,<0.2"
+description = "Version counters per event, so offline clients refetch only what changed"
+migrations = "migrations"  # relative to this package
+
+
+def includeme(config):
+    config.include(".subscribers")
+    config.include(".views")

@@ -1,0 +1,36 @@
+"""Raising counters atomically: one ``INSERT ... ON CONFLICT DO UPDATE`` per bump."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from openevent.models import Event
+from openevent_versions.models import COLLECTIONS, EventVersions
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def bump_counters(dbsession: Session, event_id: int, collections: Iterable[str]) -> None:
+    """Raise each of ``collections``' counters of ``event_id`` by one, in one statement.
+
+    Runs in ``dbsession``'s transaction. The database does the
+    arithmetic (``SET x = x + 1``), never Python: concurrent bumps on PostgreSQL wait for the
+    row's lock and each sees the other's result, so no increment is lost. The row is created on
+    the first bump; the ``INSERT ... SELECT`` from ``events`` makes a bump for an event deleted
+    since a no-op rather than a foreign-key error. Names outside :data:`COLLECTIONS` are ignored.
+    """
+    names = [name for name in COLLECTIONS if name in set(collections)]
+    if not names:
+        return
+    insert = _INSERTS[dbsession.get_bind().dialect.name]
+    rows = select(Event.id, *(literal(1) for _ in names)).where(Event.id == event_id)
+    # On the mapped class, not its Table: zope.sqlalchemy only sees ORM statements, and a
+    # Core-only write would leave the job's transaction "unchanged" and be rolled back.
+    statement = insert(EventVersions).from_select(["event_id", *names], rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[EventVersions.event_id],
+        set_={name: getattr(EventVersions, name) + 1 for name in names},
+    )
+    dbsession.execute(statement)
