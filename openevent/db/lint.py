@@ -134,11 +134,11 @@ class _Upgrade(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         name = _call_name(node)
-        if name in {"DateTime", "TIMESTAMP"}:
-            if not _kw_true(node, "timezone") and not (
-                node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is True
-            ):
-                self.datetimes.append(node)
+        with_zone = _kw_true(node, "timezone") or (
+            node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is True
+        )
+        if name in {"DateTime", "TIMESTAMP"} and not with_zone:
+            self.datetimes.append(node)
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             owner = func.value.id
             end = node.end_lineno or node.lineno
