@@ -17,8 +17,13 @@ Confirm = Callable[[str, str, str], bool]  # (table, old column, new column) -> 
 
 
 def _same_type(dropped: ops.DropColumnOp, added: ops.AddColumnOp) -> bool:
-    old = dropped.to_column()
-    return repr(old.type) == repr(added.column.type)
+    # The dropped column's type is reflected (VARCHAR(50)), the added one's is the model's
+    # (String(50)): compare the generic kind and its size, not the spelling.
+    old, new = dropped.to_column().type, added.column.type
+    sizes = ("length", "precision", "scale", "timezone")
+    return old._type_affinity is new._type_affinity and all(
+        getattr(old, size, None) == getattr(new, size, None) for size in sizes
+    )
 
 
 def _renames(table_ops: ops.ModifyTableOps, confirm: Confirm) -> list[tuple[str, str]]:
