@@ -28,6 +28,9 @@ def configure(settings) -> Configurator:
     config.include(".api")
     # GET /healthz for load balancers and operators.
     config.include(".health")
+    # API requests answer 503 while the database is not at the code's revisions; after
+    # .health, which works out those revisions, and may refuse to start (a setting).
+    config.include(".schema_guard")
     # Installed plugins, LAST: they build on everything above (the database, security, the
     # API's renderer and error views, the /v1 prefix) and may override none of it silently,
     # since a conflicting registration fails at commit. See openevent.plugins.

@@ -243,6 +243,22 @@ SETTINGS: tuple[Setting, ...] = (
         env="OPENEVENT_DB_LOCK_TIMEOUT_MS",
         help="PostgreSQL lock_timeout for migrations, in milliseconds",
     ),
+    Setting(
+        "openevent.db.require_current_schema",
+        as_bool,
+        default=False,
+        env="OPENEVENT_DB_REQUIRE_CURRENT_SCHEMA",
+        help="refuse to start when the database is not at the code's migration heads; false "
+        "starts anyway, logs it and answers API requests with 503 until migrated",
+    ),
+    Setting(
+        "openevent.db.schema_recheck_seconds",
+        lambda value: float(as_positive_int(value)),
+        default=5.0,
+        env="OPENEVENT_DB_SCHEMA_RECHECK_SECONDS",
+        help="how long a check finding the database at head is trusted before the next one, "
+        "in seconds",
+    ),
 )
 
 

@@ -2,7 +2,13 @@ from alembic import command
 from sqlalchemy import create_engine, inspect
 
 from openevent.db import Base
-from openevent.db.migrations import alembic_config, core_heads, current_heads, expected_heads
+from openevent.db.migrations import (
+    alembic_config,
+    core_heads,
+    current_heads,
+    expected_heads,
+    script_directory,
+)
 from openevent.db.session import database_url
 
 
@@ -31,3 +37,52 @@ def test_upgrade_and_downgrade_from_scratch(app_settings, empty_database_url):
             assert inspect(connection).get_table_names() == ["alembic_version"]
     finally:
         engine.dispose()
+
+
+def test_each_core_migration_downgrades_and_upgrades_with_rows_in_the_tables(
+    app_settings, empty_database_url
+):
+    settings = {**app_settings, "sqlalchemy.url": empty_database_url}
+    engine = create_engine(database_url(empty_database_url))
+    scripts = script_directory(settings)
+    # The core's revisions, newest first.
+    chain = [s.revision for s in scripts.walk_revisions() if not s.branch_labels]
+    rows = [
+        "INSERT INTO users (id, email, password_hash, is_admin, created_at)"
+        " VALUES (1, 'a@example.org', '!', false, '2030-01-01 00:00:00+00')",
+        "INSERT INTO events (id, identifier, name, starts_at, ends_at, timezone, state,"
+        " last_modified_at, created_at) VALUES (1, 'abc', 'Summit', '2030-03-17 01:00:00+00',"
+        " '2030-03-18 01:00:00+00', 'UTC', 'draft', '2030-01-01 00:00:00+00',"
+        " '2030-01-01 00:00:00+00')",
+    ]
+
+    def migrate(direction, target):
+        with engine.begin() as connection:
+            direction(alembic_config(settings, connection=connection), target)
+
+    def count(table):
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+
+    try:
+        migrate(command.upgrade, "heads")
+        with engine.begin() as connection:
+            for row in rows:
+                connection.exec_driver_sql(row)
+        # Down one revision at a time, then up again one at a time: the rows stay.
+        for previous in chain[1:]:
+            migrate(command.downgrade, previous)
+            assert (count("users"), count("events")) == (1, 1)
+        for revision in reversed(chain[:-1]):
+            migrate(command.upgrade, revision)
+            assert (count("users"), count("events")) == (1, 1)
+        migrate(command.upgrade, "heads")
+        assert current_heads_of(engine) == expected_heads(settings)
+        migrate(command.downgrade, "base")
+    finally:
+        engine.dispose()
+
+
+def current_heads_of(engine):
+    with engine.connect() as connection:
+        return current_heads(connection)
