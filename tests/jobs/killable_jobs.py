@@ -27,6 +27,7 @@ def hold_then_finish(context, event_id, folder):
         "pid": os.getpid(),
         "message_id": context.message_id,
         "retries": message.options.get("retries", 0),
+        "at_ms": int(time.time() * 1000),  # the clock Dramatiq's Redis heartbeats use
     }
     with (folder / "started").open("a") as started:
         started.write(json.dumps(delivery) + "\n")
