@@ -1,7 +1,8 @@
 """A worker process killed mid-job: its message is delivered again to another worker.
 
-Real ``openevent worker`` processes on a real Redis (OPENEVENT_TEST_REDIS_URL) and a scratch
-database migrated to heads; skipped without Redis.
+Real ``openevent worker`` processes on a scratch database migrated to heads, with a real Redis
+(OPENEVENT_TEST_REDIS_URL) or RabbitMQ (OPENEVENT_TEST_AMQP_URL); each test is skipped without
+its broker.
 """
 
 import json
@@ -23,16 +24,16 @@ from openevent.cli import main
 from openevent.config import configure
 from openevent.db import transaction_scope
 from openevent.jobs import BROKER_KEY, enqueue
+from openevent.jobs.broker import actor_for
 from openevent.models import Event, JobFailure
 from openevent.settings import SETTINGS
 from openevent.testing import TEST_REDIS_ENV, make_event
 
-REDIS_URL = os.environ.get(TEST_REDIS_ENV)
-pytestmark = pytest.mark.skipif(
-    not REDIS_URL,
-    reason=f"needs a Redis broker to kill a worker process on: set {TEST_REDIS_ENV}, "
-    "e.g. redis://127.0.0.1:6379/0",
-)
+TEST_AMQP_ENV = "OPENEVENT_TEST_AMQP_URL"
+BROKERS = {
+    "redis": (TEST_REDIS_ENV, "redis://127.0.0.1:6379/0"),
+    "amqp": (TEST_AMQP_ENV, "amqp://guest:guest@127.0.0.1:5672/"),
+}
 
 HEARTBEAT_TIMEOUT_MS = 2_000
 WAIT_SECONDS = 15
@@ -40,8 +41,18 @@ OPENEVENT = Path(sys.executable).with_name("openevent")
 
 
 @pytest.fixture
-def worker_ini(tmp_path, empty_database_url, monkeypatch):
-    """An ini file on a migrated scratch database and a Redis namespace of the test's own."""
+def broker_url(request) -> str:
+    """The URL of the real broker the test is parametrized with; skips without one."""
+    env, example = BROKERS[request.param]
+    url = os.environ.get(env)
+    if not url:
+        pytest.skip(f"needs a real broker to kill a worker process on: set {env}, e.g. {example}")
+    return url
+
+
+@pytest.fixture
+def worker_ini(tmp_path, empty_database_url, broker_url, monkeypatch):
+    """An ini file on a migrated scratch database (and a Redis namespace of the test's own)."""
     for setting in SETTINGS:  # the ini file, not the caller's environment, says what to use
         if setting.env:
             monkeypatch.delenv(setting.env, raising=False)
@@ -56,7 +67,7 @@ def worker_ini(tmp_path, empty_database_url, monkeypatch):
             sqlalchemy.url = {empty_database_url.replace("%", "%%")}
             openevent.secret = a-test-secret-of-enough-length
             openevent.storage = memory
-            openevent.broker_url = {REDIS_URL}
+            openevent.broker_url = {broker_url}
             openevent.jobs.redis_namespace = {namespace}
             openevent.jobs.redis_heartbeat_timeout_ms = {HEARTBEAT_TIMEOUT_MS}
             openevent.jobs.redis_maintenance_chance = 1000000
@@ -75,11 +86,15 @@ def worker_ini(tmp_path, empty_database_url, monkeypatch):
 def app_registry(worker_ini):
     """The registry of an app on the worker's ini file, to enqueue and look from the test."""
     registry = configure(get_appsettings(str(worker_ini))).registry
-    yield registry
     broker = registry[BROKER_KEY]
-    keys = list(broker.client.scan_iter(f"{broker.namespace}*"))
-    if keys:
-        broker.client.delete(*keys)
+    actor_for(registry, hold_then_finish)  # declares the queue
+    broker.flush(QUEUE)  # RabbitMQ's queues are not namespaced: drop any leftover message
+    yield registry
+    broker.flush(QUEUE)
+    if hasattr(broker, "namespace"):
+        keys = list(broker.client.scan_iter(f"{broker.namespace}*"))
+        if keys:
+            broker.client.delete(*keys)
     broker.close()
     registry["dbengine"].dispose()
 
@@ -145,20 +160,54 @@ def _wait_for(condition, workers: Workers, what: str) -> float:
     return time.monotonic() - begun
 
 
-def test_a_job_whose_worker_is_killed_is_run_again_by_another_worker(
-    app_registry, workers, tmp_path
-):
-    folder = tmp_path / "job"
+def _event_name(registry, event_id) -> str:
+    with transaction_scope(registry) as dbsession:
+        return dbsession.get(Event, event_id).name
+
+
+def _enqueue_then_kill_the_worker(registry, workers: Workers, folder: Path):
+    """Enqueue the holding job, let a worker start it, SIGKILL that worker."""
     folder.mkdir()
     (folder / "hold").touch()  # the job waits while this file exists
-    with transaction_scope(app_registry) as dbsession:
+    with transaction_scope(registry) as dbsession:
         event_id = make_event(dbsession, name="Killed Summit").id
         message_id = enqueue(dbsession, hold_then_finish, event_id, str(folder))
-
     first = workers.start()
     _wait_for(lambda: _deliveries(folder / "started"), workers, "the first worker starts the job")
     first.send_signal(signal.SIGKILL)
     assert first.wait(5) == -signal.SIGKILL
+    return event_id, message_id, first
+
+
+def _run_by_another_worker(registry, workers: Workers, folder: Path, event_id, message_id, first):
+    """Let a second worker take the message; check it ran it once more, to completion."""
+    (folder / "hold").unlink()
+    second = workers.start()
+    _wait_for(
+        lambda: _event_name(registry, event_id).endswith(DONE_SUFFIX),
+        workers,
+        "another worker commits the job",
+    )
+    started = _deliveries(folder / "started")
+    assert [(d["pid"], d["message_id"]) for d in started] == [
+        (first.pid, message_id),
+        (second.pid, message_id),
+    ]
+    # Observed Dramatiq behaviour: a redelivery after a dead worker is not a retry.
+    assert [d["retries"] for d in started] == [0, 0]
+    assert [d["pid"] for d in _deliveries(folder / "finished")] == [second.pid]
+    with transaction_scope(registry) as dbsession:
+        assert dbsession.get(Event, event_id).name == "Killed Summit" + DONE_SUFFIX
+        assert dbsession.scalar(select(func.count()).select_from(JobFailure)) == 0
+    return started
+
+
+@pytest.mark.parametrize("broker_url", ["redis"], indirect=True)
+def test_a_job_whose_redis_worker_is_killed_is_run_again_by_another_worker(
+    app_registry, workers, tmp_path
+):
+    folder = tmp_path / "job"
+    event_id, message_id, first = _enqueue_then_kill_the_worker(app_registry, workers, folder)
 
     # The message is neither queued nor acknowledged: it waits in the dead worker's ack set.
     client = app_registry[BROKER_KEY].client
@@ -170,27 +219,32 @@ def test_a_job_whose_worker_is_killed_is_run_again_by_another_worker(
     dead_worker = acks.decode().removeprefix(f"{namespace}:__acks__.").removesuffix(f".{QUEUE}")
     last_heartbeat_ms = client.zscore(f"{namespace}:__heartbeats__", dead_worker)
 
-    (folder / "hold").unlink()
-    second = workers.start()
-    _wait_for(lambda: (folder / "finished").exists(), workers, "another worker finishes the job")
-    started = _deliveries(folder / "started")
+    started = _run_by_another_worker(app_registry, workers, folder, event_id, message_id, first)
     # Delivered again only once the dead worker's last heartbeat was older than the timeout.
     assert started[-1]["at_ms"] >= last_heartbeat_ms + HEARTBEAT_TIMEOUT_MS
-    assert [(d["pid"], d["message_id"]) for d in started] == [
-        (first.pid, message_id),
-        (second.pid, message_id),
-    ]
-    # Observed Dramatiq behaviour: a redelivery after a dead worker is not a retry.
-    assert [d["retries"] for d in started] == [0, 0]
-    assert [d["pid"] for d in _deliveries(folder / "finished")] == [second.pid]
 
-    # The job committed; the message is acknowledged and nothing is recorded as failed.
+    # Acknowledged: nothing left queued or reserved.
     deadline = time.monotonic() + 5
     while client.hlen(f"{namespace}:{QUEUE}.msgs") and time.monotonic() < deadline:
         time.sleep(0.05)  # the worker acknowledges right after the job's commit
     assert client.hlen(f"{namespace}:{QUEUE}.msgs") == 0
     assert client.llen(f"{namespace}:{QUEUE}") == 0
     assert sum(client.scard(key) for key in client.scan_iter(f"{namespace}:__acks__.*")) == 0
-    with transaction_scope(app_registry) as dbsession:
-        assert dbsession.get(Event, event_id).name == "Killed Summit" + DONE_SUFFIX
-        assert dbsession.scalar(select(func.count()).select_from(JobFailure)) == 0
+
+
+@pytest.mark.parametrize("broker_url", ["amqp"], indirect=True)
+def test_a_job_whose_rabbitmq_worker_is_killed_is_run_again_by_another_worker(
+    app_registry, workers, tmp_path
+):
+    folder = tmp_path / "job"
+    broker = app_registry[BROKER_KEY]
+    event_id, message_id, first = _enqueue_then_kill_the_worker(app_registry, workers, folder)
+    # RabbitMQ put the message back on its queue when the dead worker's connection closed.
+    assert broker.get_queue_message_counts(QUEUE) == (1, 0, 0)
+
+    _run_by_another_worker(app_registry, workers, folder, event_id, message_id, first)
+
+    deadline = time.monotonic() + 5
+    while broker.get_queue_message_counts(QUEUE) != (0, 0, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert broker.get_queue_message_counts(QUEUE) == (0, 0, 0)
