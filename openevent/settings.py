@@ -145,6 +145,30 @@ SETTINGS: tuple[Setting, ...] = (
         env="OPENEVENT_JOBS_REDIS_NAMESPACE",
         help="prefix of the job queues' keys in Redis",
     ),
+    # A Redis worker that dies (SIGKILL, OOM, lost host) leaves the messages it had fetched
+    # unacknowledged; Dramatiq puts them back on their queue once the worker has sent no
+    # heartbeat for this long. Shorter recovers a dead worker's jobs sooner; too short, and a
+    # live worker that is merely stalled (a long pause, a slow network) is taken for dead and
+    # its jobs in progress run a second time alongside it. Dramatiq's default: 60 s.
+    Setting(
+        "openevent.jobs.redis_heartbeat_timeout_ms",
+        as_positive_int,
+        default=60_000,
+        env="OPENEVENT_JOBS_REDIS_HEARTBEAT_TIMEOUT_MS",
+        help="silence after which a Redis worker counts as dead and its unacknowledged jobs "
+        "are queued again, in milliseconds",
+    ),
+    # That recovery runs as "maintenance", on a random share of the broker commands (chiefly
+    # the polls of idle workers) for the queue the command is about. A higher chance recovers
+    # sooner at the cost of a little more work in Redis per command. Dramatiq's default: 1000.
+    Setting(
+        "openevent.jobs.redis_maintenance_chance",
+        as_positive_int,
+        default=1_000,
+        env="OPENEVENT_JOBS_REDIS_MAINTENANCE_CHANCE",
+        help="Redis broker commands per million that also requeue dead workers' jobs and "
+        "expire old dead letters",
+    ),
     Setting(
         "openevent.jobs.max_retries",
         as_non_negative_int,

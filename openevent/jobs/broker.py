@@ -88,7 +88,11 @@ def build_broker(settings, registry) -> dramatiq.Broker:
         from dramatiq.brokers.redis import RedisBroker
 
         return RedisBroker(
-            url=url, namespace=settings["openevent.jobs.redis_namespace"], middleware=middleware
+            url=url,
+            namespace=settings["openevent.jobs.redis_namespace"],
+            heartbeat_timeout=settings["openevent.jobs.redis_heartbeat_timeout_ms"],
+            maintenance_chance=settings["openevent.jobs.redis_maintenance_chance"],
+            middleware=middleware,
         )
     from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
