@@ -3,6 +3,9 @@
 import argparse
 import sys
 
+from alembic.script.revision import RevisionError
+from alembic.util.exc import CommandError
+
 from openevent import __version__
 from openevent.cli import db, jobs, plugins, shell, worker
 from openevent.settings import SettingsError
@@ -31,6 +34,10 @@ def main(argv=None) -> int:
     except SettingsError as exc:
         print(f"openevent: configuration error: {exc}", file=sys.stderr)
         return 2
+    except (CommandError, RevisionError) as exc:
+        # alembic's own errors (an unknown revision, say) are for the operator, not a traceback.
+        print(f"openevent: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -214,3 +214,12 @@ def test_autogenerate_writes_a_rename_in_batch_mode_and_keeps_the_data(
     finally:
         Base.metadata.remove(scratch)
         engine.dispose()
+
+
+def test_an_unknown_revision_is_one_line_not_a_traceback(config_file, capsys):
+    assert main(["db", "upgrade", config_file]) == 0
+    capsys.readouterr()
+    assert main(["db", "downgrade", config_file, "nosuchbranch@-1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("openevent: ") and "nosuchbranch" in err
+    assert "Traceback" not in err
