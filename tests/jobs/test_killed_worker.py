@@ -36,7 +36,7 @@ BROKERS = {
 }
 
 HEARTBEAT_TIMEOUT_MS = 2_000
-WAIT_SECONDS = 15
+WAIT_SECONDS = 30  # generous: worker subprocesses start slowly on a loaded 2-core machine
 OPENEVENT = Path(sys.executable).with_name("openevent")
 
 
