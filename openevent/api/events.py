@@ -257,41 +257,18 @@ def includeme(config):
     config.add_route("event.item", "/events/{id}", factory=EventContext)
     config.add_route("event.roles", "/events/{id}/roles", factory=EventContext)
     config.add_route("event.role", "/events/{id}/roles/{role_id}", factory=EventContext)
-    config.add_view(list_events, route_name="event.collection", request_method="GET", **json)
-    config.add_view(create_event, route_name="event.collection", request_method="POST", **json)
-    for view, method, permission in [
-        (read_event, "GET", Permission.VIEW),
-        (update_event, "PATCH", Permission.EDIT),
-        (delete_event, "DELETE", Permission.DELETE),
-    ]:
+    views = [
+        (list_events, "event.collection", "GET", None),
+        (create_event, "event.collection", "POST", None),  # checks CREATE_EVENT itself
+        (read_event, "event.item", "GET", Permission.VIEW),
+        (update_event, "event.item", "PATCH", Permission.EDIT),
+        (delete_event, "event.item", "DELETE", Permission.DELETE),
+        (list_roles, "event.roles", "GET", Permission.VIEW_TEAM),
+        (add_role, "event.roles", "POST", Permission.MANAGE_ROLES),
+        (change_role, "event.role", "PATCH", Permission.MANAGE_ROLES),
+        (remove_role, "event.role", "DELETE", Permission.MANAGE_ROLES),
+    ]
+    for view, route, method, permission in views:
         config.add_view(
-            view, route_name="event.item", request_method=method, permission=permission, **json
+            view, route_name=route, request_method=method, permission=permission, **json
         )
-    config.add_view(
-        list_roles,
-        route_name="event.roles",
-        request_method="GET",
-        permission=Permission.VIEW_TEAM,
-        **json,
-    )
-    config.add_view(
-        add_role,
-        route_name="event.roles",
-        request_method="POST",
-        permission=Permission.MANAGE_ROLES,
-        **json,
-    )
-    config.add_view(
-        change_role,
-        route_name="event.role",
-        request_method="PATCH",
-        permission=Permission.MANAGE_ROLES,
-        **json,
-    )
-    config.add_view(
-        remove_role,
-        route_name="event.role",
-        request_method="DELETE",
-        permission=Permission.MANAGE_ROLES,
-        **json,
-    )
