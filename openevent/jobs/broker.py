@@ -18,12 +18,14 @@ from dramatiq.middleware import (
     Pipelines,
     Retries,
     ShutdownNotifications,
+    SkipMessage,
     TimeLimit,
 )
+from sqlalchemy import exists, select, update
 
 from openevent.db import transaction_scope
 from openevent.jobs.definitions import Job, JobContext, known_jobs
-from openevent.models import JobFailure
+from openevent.models import JobFailure, OutboxMessage
 from openevent.plugins import is_enabled_for_event
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,9 @@ class JobBookkeeping(Middleware):
         self.registry = registry
         self._counter = itertools.count(1)
         self.processed = 0  # messages processed, successfully or not (tests and benchmarks)
+
+    def after_skip_message(self, broker, message):
+        self.processed = next(self._counter)
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         # Runs after Retries (after-hooks run in reverse order), which marks the last failure.
@@ -64,6 +69,74 @@ class JobBookkeeping(Middleware):
             )
 
 
+class WorkerDied(SkipMessage):
+    """A message skipped because its deliveries ran out without the job finishing."""
+
+
+class DeliveryCounter(Middleware):
+    """Counts the times workers start each message; fails one whose workers keep dying.
+
+    Dramatiq counts a retry (``message.options["retries"]``) only when the job raises. A
+    message redelivered because its worker died (SIGKILL, out of memory) keeps its count, so
+    a job that kills its worker every time would be delivered forever. Before each delivery
+    this middleware increments ``outbox.deliveries`` for the message id, in a short
+    transaction of its own (one ``UPDATE ... RETURNING``). A message started more than
+    ``max_retries + 1`` times in all (the job's ``max_retries``, or the setting) is recorded in
+    ``job_failures``, failed (so the broker dead-letters it) and not run again.
+
+    A message without an outbox row (purged after seven days, or sent to the broker directly)
+    is not counted and runs as before.
+    """
+
+    def __init__(self, registry, max_retries: int):
+        self.registry = registry
+        self.max_retries = max_retries
+
+    def before_process_message(self, broker, message):
+        actor = broker.actors.get(message.actor_name)
+        max_retries = message.options.get(
+            "max_retries",
+            actor.options.get("max_retries", self.max_retries) if actor else self.max_retries,
+        )
+        with transaction_scope(self.registry) as dbsession:
+            deliveries = dbsession.scalar(
+                update(OutboxMessage)
+                .where(OutboxMessage.message_id == message.message_id)
+                .values(deliveries=OutboxMessage.deliveries + 1)
+                .returning(OutboxMessage.deliveries)
+                .execution_options(synchronize_session=False)
+            )
+            if deliveries is None or max_retries is None or deliveries <= max_retries + 1:
+                return
+            retries = message.options.get("retries", 0)
+            # Deliveries that were neither the first nor a retry after an exception: the
+            # worker died (or, rarely, the message was sent twice).
+            died = deliveries - 1 - retries
+            error = (
+                f"worker died {died} time{'s' if died != 1 else ''} while running this job"
+                f" ({deliveries - 1} deliveries, {retries} retried after an error)"
+            )
+            recorded = dbsession.scalar(
+                select(exists().where(JobFailure.message_id == message.message_id))
+            )
+            if not recorded:  # a worker dying after this commit must not record it twice
+                dbsession.add(
+                    JobFailure(
+                        message_id=message.message_id,
+                        actor_name=message.actor_name,
+                        queue_name=message.queue_name,
+                        args=json.dumps({"args": message.args, "kwargs": message.kwargs}),
+                        message=message._message.encode(),
+                        error=error,
+                        traceback=message.options.get("traceback") or "",
+                        attempts=deliveries - 1,
+                    )
+                )
+        log.error("job %s (%s) not run again: %s", message.actor_name, message.message_id, error)
+        message.fail()  # nacked: Redis and RabbitMQ move it to their dead-letter queue
+        raise WorkerDied(error)
+
+
 def build_broker(settings, registry) -> dramatiq.Broker:
     """The broker ``openevent.broker_url`` names, with retries configured from settings."""
     middleware = [
@@ -73,6 +146,7 @@ def build_broker(settings, registry) -> dramatiq.Broker:
         Callbacks(),
         Pipelines(),
         CurrentMessage(),
+        DeliveryCounter(registry, settings["openevent.jobs.max_retries"]),
         JobBookkeeping(registry),
         # Last, so its after_process_message runs first and JobBookkeeping sees the verdict.
         Retries(

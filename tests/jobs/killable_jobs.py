@@ -6,6 +6,7 @@ the job is defined, and its queue consumed, in the worker process too.
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -40,6 +41,20 @@ def hold_then_finish(context, event_id, folder):
     event.name += DONE_SUFFIX
     with (folder / "finished").open("a") as finished:
         finished.write(json.dumps(delivery) + "\n")
+
+
+@job(queue_name=QUEUE, max_retries=1)
+def kill_my_worker(context, folder):
+    """Note the delivery, then SIGKILL the worker running it: every time, as an OOM kill would."""
+    message = CurrentMessage.get_current_message()
+    delivery = {
+        "pid": os.getpid(),
+        "message_id": context.message_id,
+        "retries": message.options.get("retries", 0),
+    }
+    with (Path(folder) / "started").open("a") as started:
+        started.write(json.dumps(delivery) + "\n")
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def includeme(config):

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from killable_jobs import DONE_SUFFIX, QUEUE, hold_then_finish
+from killable_jobs import DONE_SUFFIX, QUEUE, hold_then_finish, kill_my_worker
 from pyramid.paster import get_appsettings
 from sqlalchemy import func, select
 
@@ -248,3 +248,63 @@ def test_a_job_whose_rabbitmq_worker_is_killed_is_run_again_by_another_worker(
     while broker.get_queue_message_counts(QUEUE) != (0, 0, 0) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert broker.get_queue_message_counts(QUEUE) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("broker_url", ["redis"], indirect=True)
+def test_a_job_that_kills_its_worker_every_time_is_failed_after_its_last_retry(
+    app_registry, workers, tmp_path, capsys
+):
+    """Dramatiq does not count a dead worker as a retry; ``outbox.deliveries`` does."""
+    folder = tmp_path / "job"
+    folder.mkdir()
+    with transaction_scope(app_registry) as dbsession:
+        message_id = enqueue(dbsession, kill_my_worker, str(folder))
+
+    def failed() -> bool:
+        with transaction_scope(app_registry) as dbsession:
+            return dbsession.scalar(select(func.count()).select_from(JobFailure)) > 0
+
+    # Start a worker whenever the last one died, until the message is failed.
+    begun = time.monotonic()
+    workers.start()
+    while not failed():
+        if time.monotonic() - begun > 3 * WAIT_SECONDS:
+            pytest.fail(f"the message was not failed in time\n{workers.output()}")
+        returncode = workers.processes[-1].poll()
+        if returncode == -signal.SIGKILL:
+            workers.start()
+        elif returncode is not None:
+            pytest.fail(f"a worker exited with {returncode}\n{workers.output()}")
+        time.sleep(0.05)
+    elapsed = time.monotonic() - begun
+
+    # max_retries=1: two deliveries ran (and killed their workers), the third was not run.
+    started = _deliveries(folder / "started")
+    assert [d["message_id"] for d in started] == [message_id, message_id]
+    assert [d["retries"] for d in started] == [0, 0]
+    assert [d["pid"] for d in started] == [p.pid for p in workers.processes[:2]]
+    assert len(workers.processes) == 3
+    assert workers.processes[-1].poll() is None  # the third worker skipped it and lives on
+    with transaction_scope(app_registry) as dbsession:
+        failure = dbsession.scalars(select(JobFailure)).one()
+        assert failure.message_id == message_id
+        assert failure.attempts == 2
+        assert failure.error == (
+            "worker died 2 times while running this job (2 deliveries, 0 retried after an error)"
+        )
+
+    # Dead-lettered on Redis: nothing left queued or reserved.
+    client = app_registry[BROKER_KEY].client
+    namespace = app_registry[BROKER_KEY].namespace
+    deadline = time.monotonic() + 5
+    while client.hlen(f"{namespace}:{QUEUE}.msgs") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.hlen(f"{namespace}:{QUEUE}.msgs") == 0
+    assert client.zcard(f"{namespace}:{QUEUE}.XQ") == 1
+
+    capsys.readouterr()
+    assert main(["jobs", "failed", str(workers.ini)]) == 0
+    listed = capsys.readouterr().out
+    assert message_id in listed
+    assert "worker died 2 times while running this job" in listed
+    print(f"failed after {elapsed:.1f} s and {len(workers.processes)} worker processes")
