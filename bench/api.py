@@ -31,14 +31,14 @@ import orjson
 import pytz
 import webtest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from openevent.api.previews import preview
 from openevent.config import configure
 from openevent.db import transaction_scope
 from openevent.db.migrations import alembic_config
-from openevent.db.session import database_url
 from openevent.models import Event, EventState, Session, SessionState, Speaker
+from openevent.testing import new_database
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared/samples/open-event/FOSSASIASummit2017"
 SESSIONS, SPEAKERS, PAGE = 1000, 300, 100
@@ -206,52 +206,44 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as folder:
-        url, admin, name = f"sqlite:///{folder}/bench.sqlite", None, None
-        if args.database_url:
-            admin = create_engine(database_url(args.database_url), isolation_level="AUTOCOMMIT")
-            name = f"openevent_bench_{secrets.token_hex(4)}"
-            with admin.connect() as c:
-                c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            url = database_url(args.database_url).set(database=name).render_as_string(False)
-        try:
-            config = configure(
-                {
-                    "sqlalchemy.url": url,
-                    "openevent.secret": secrets.token_hex(16),
-                    "openevent.storage": "memory",
-                }
-            )
-            engine = config.registry["dbengine"]
-            with engine.begin() as connection:
-                command.upgrade(
-                    alembic_config(config.get_settings(), connection=connection), "heads"
-                )
-            event_id = load_event(config.registry)
-            app = webtest.TestApp(config.make_wsgi_app())
-            path = f"/v1/events/{event_id}/sessions?page[size]={PAGE}&include=speakers"
-            body = app.get(path).json
-            assert len(body["data"]) == PAGE and body["included"], "unexpected response"
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        new_database(args.database_url, f"{folder}/bench.sqlite") as url,
+    ):
+        _bench(url, args.seconds)
 
-            tz = pytz.timezone("Asia/Singapore")
-            with engine.connect() as connection:
-                floor = json.loads(floor_document(connection, event_id, tz))
-                assert len(floor["data"]) == PAGE
-                print(
-                    f"{SESSIONS} sessions, {SPEAKERS} speakers, page of {PAGE} with speakers; "
-                    f"{engine.dialect.name}"
-                )
-                app_median = report("app", measure(lambda: app.get(path), args.seconds))
-                floor_median = report(
-                    "floor", measure(lambda: floor_document(connection, event_id, tz), args.seconds)
-                )
-            print(f"ratio  {app_median / floor_median:.2f}x the floor (median latency)")
-            engine.dispose()
-        finally:
-            if admin is not None:
-                with admin.connect() as c:
-                    c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                admin.dispose()
+
+def _bench(url: str, seconds: float) -> None:
+    config = configure(
+        {
+            "sqlalchemy.url": url,
+            "openevent.secret": secrets.token_hex(16),
+            "openevent.storage": "memory",
+        }
+    )
+    engine = config.registry["dbengine"]
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(config.get_settings(), connection=connection), "heads")
+    event_id = load_event(config.registry)
+    app = webtest.TestApp(config.make_wsgi_app())
+    path = f"/v1/events/{event_id}/sessions?page[size]={PAGE}&include=speakers"
+    body = app.get(path).json
+    assert len(body["data"]) == PAGE and body["included"], "unexpected response"
+
+    tz = pytz.timezone("Asia/Singapore")
+    with engine.connect() as connection:
+        floor = json.loads(floor_document(connection, event_id, tz))
+        assert len(floor["data"]) == PAGE
+        print(
+            f"{SESSIONS} sessions, {SPEAKERS} speakers, page of {PAGE} with speakers; "
+            f"{engine.dialect.name}"
+        )
+        app_median = report("app", measure(lambda: app.get(path), seconds))
+        floor_median = report(
+            "floor", measure(lambda: floor_document(connection, event_id, tz), seconds)
+        )
+    print(f"ratio  {app_median / floor_median:.2f}x the floor (median latency)")
+    engine.dispose()
 
 
 if __name__ == "__main__":

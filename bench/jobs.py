@@ -27,7 +27,7 @@ from openevent.db import get_tm_session
 from openevent.db.migrations import alembic_config
 from openevent.jobs import BROKER_KEY, enqueue, job, run_worker
 from openevent.models import Event
-from openevent.testing import make_event
+from openevent.testing import make_event, new_database
 
 _started: dict[int, float] = {}
 _finished: list[float] = []
@@ -67,10 +67,15 @@ def main(argv=None) -> int:
         return 2
 
     workdir = Path(tempfile.mkdtemp(prefix="openevent-bench-"))
+    with new_database(args.database_url, workdir / "bench.sqlite") as url:
+        return _bench(args, url)
+
+
+def _bench(args, url: str) -> int:
     namespace = f"openevent-bench-{secrets.token_hex(4)}"
     config = configure(
         {
-            "sqlalchemy.url": args.database_url or f"sqlite:///{workdir / 'bench.sqlite'}",
+            "sqlalchemy.url": url,
             "openevent.secret": "benchmark-secret-not-for-production",
             "openevent.broker_url": args.redis_url,
             "openevent.jobs.redis_namespace": namespace,

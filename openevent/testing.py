@@ -71,12 +71,15 @@ _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
 
 
 @contextmanager
-def _new_database(make_sqlite_path) -> Iterator[str]:
-    admin_url = os.environ.get(TEST_DATABASE_ENV)
-    if not admin_url:
-        yield f"sqlite:///{make_sqlite_path()}"
+def new_database(server_url: str | None, sqlite_path) -> Iterator[str]:
+    """A database of its own: a new one on the PostgreSQL server of ``server_url``, dropped
+    afterwards, or the SQLite file ``sqlite_path`` (a path, or a callable giving one) when
+    there is no server. For tests and benchmarks, which never touch a database they did not
+    create."""
+    if not server_url:
+        yield f"sqlite:///{sqlite_path() if callable(sqlite_path) else sqlite_path}"
         return
-    url = database_url(admin_url)
+    url = database_url(server_url)
     name = f"openevent_test_{secrets.token_hex(6)}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -92,14 +95,15 @@ def _new_database(make_sqlite_path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def test_database_url(tmp_path_factory) -> Iterator[str]:
     """This run's database: a SQLite file, or a new PostgreSQL database dropped at the end."""
-    with _new_database(lambda: tmp_path_factory.mktemp("db") / "openevent.sqlite") as url:
+    server = os.environ.get(TEST_DATABASE_ENV)
+    with new_database(server, lambda: tmp_path_factory.mktemp("db") / "openevent.sqlite") as url:
         yield url
 
 
 @pytest.fixture
 def empty_database_url(tmp_path) -> Iterator[str]:
     """A database of the test's own, never migrated, for migration and CLI tests."""
-    with _new_database(lambda: tmp_path / "empty.sqlite") as url:
+    with new_database(os.environ.get(TEST_DATABASE_ENV), tmp_path / "empty.sqlite") as url:
         yield url
 
 

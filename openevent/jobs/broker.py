@@ -21,11 +21,13 @@ from dramatiq.middleware import (
     SkipMessage,
     TimeLimit,
 )
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from openevent.db import transaction_scope
+from openevent.db import transaction_scope, utcnow
 from openevent.jobs.definitions import Job, JobContext, known_jobs
-from openevent.models import JobFailure, OutboxMessage
+from openevent.models import JobDelivery, JobFailure
 from openevent.plugins import is_enabled_for_event
 
 log = logging.getLogger(__name__)
@@ -73,19 +75,30 @@ class WorkerDied(SkipMessage):
     """A message skipped because its deliveries ran out without the job finishing."""
 
 
+def _count_delivery(dbsession, message_id: str):
+    """An upsert adding one delivery of ``message_id`` and returning the count."""
+    dialect = dbsession.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = insert(JobDelivery).values(
+        message_id=message_id, deliveries=1, last_delivered_at=now
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[JobDelivery.message_id],
+        set_={"deliveries": JobDelivery.deliveries + 1, "last_delivered_at": now},
+    ).returning(JobDelivery.deliveries)
+
+
 class DeliveryCounter(Middleware):
     """Counts the times workers start each message; fails one whose workers keep dying.
 
     Dramatiq counts a retry (``message.options["retries"]``) only when the job raises. A
     message redelivered because its worker died (SIGKILL, out of memory) keeps its count, so
     a job that kills its worker every time would be delivered forever. Before each delivery
-    this middleware increments ``outbox.deliveries`` for the message id, in a short
-    transaction of its own (one ``UPDATE ... RETURNING``). A message started more than
-    ``max_retries + 1`` times in all (the job's ``max_retries``, or the setting) is recorded in
-    ``job_failures``, failed (so the broker dead-letters it) and not run again.
-
-    A message without an outbox row (purged after seven days, or sent to the broker directly)
-    is not counted and runs as before.
+    this middleware counts it in ``job_deliveries``, in a short transaction of its own (one
+    upsert ``... RETURNING``). A message started more than ``max_retries + 1`` times in all
+    (the job's ``max_retries``, or the setting) is recorded in ``job_failures``, failed (so
+    the broker dead-letters it) and not run again.
     """
 
     def __init__(self, registry, max_retries: int):
@@ -99,14 +112,8 @@ class DeliveryCounter(Middleware):
             actor.options.get("max_retries", self.max_retries) if actor else self.max_retries,
         )
         with transaction_scope(self.registry) as dbsession:
-            deliveries = dbsession.scalar(
-                update(OutboxMessage)
-                .where(OutboxMessage.message_id == message.message_id)
-                .values(deliveries=OutboxMessage.deliveries + 1)
-                .returning(OutboxMessage.deliveries)
-                .execution_options(synchronize_session=False)
-            )
-            if deliveries is None or max_retries is None or deliveries <= max_retries + 1:
+            deliveries = dbsession.scalar(_count_delivery(dbsession, message.message_id))
+            if max_retries is None or deliveries <= max_retries + 1:
                 return
             retries = message.options.get("retries", 0)
             # Deliveries that were neither the first nor a retry after an exception: the

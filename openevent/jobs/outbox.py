@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from openevent.db import transaction_scope, utcnow
 from openevent.jobs.broker import BROKER_KEY, EVENT_OPTION, PLUGIN_OPTION, actor_for
 from openevent.jobs.definitions import Job
-from openevent.models import OutboxMessage
+from openevent.models import JobDelivery, OutboxMessage
 from openevent.plugins import plugin_of
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,9 @@ def relay_outbox(registry, grace: timedelta | None = None) -> int:
             row.sent_at = utcnow()
             sent += 1
         dbsession.execute(delete(OutboxMessage).where(OutboxMessage.sent_at < now - SENT_RETENTION))
+        dbsession.execute(
+            delete(JobDelivery).where(JobDelivery.last_delivered_at < now - SENT_RETENTION)
+        )
     if sent:
         log.info("relayed %d job message(s) from the outbox", sent)
     return sent

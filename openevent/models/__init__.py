@@ -2,7 +2,7 @@
 
 from openevent.models.auth import AuthToken
 from openevent.models.event import Event, EventRole, EventState, EventType, Role
-from openevent.models.jobs import JobFailure, OutboxMessage
+from openevent.models.jobs import JobDelivery, JobFailure, OutboxMessage
 from openevent.models.plugin import EventPlugin
 from openevent.models.program import (
     Microlocation,
@@ -22,6 +22,7 @@ __all__ = [
     "EventRole",
     "EventState",
     "EventType",
+    "JobDelivery",
     "JobFailure",
     "Microlocation",
     "OutboxMessage",

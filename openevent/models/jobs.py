@@ -15,10 +15,6 @@ class OutboxMessage(CreatedMixin, Base):
 
     ``sent_at`` stays empty until the broker has accepted the message; the relay resends rows
     left unsent (the broker was down, the process died between commit and send).
-
-    ``deliveries`` counts the times a worker started the message (retries and redeliveries
-    after a dead worker included), so that a message whose worker dies every time is failed
-    after its last retry like one that raises (see ``openevent.jobs.broker.DeliveryCounter``).
     """
 
     __tablename__ = "outbox"
@@ -32,7 +28,20 @@ class OutboxMessage(CreatedMixin, Base):
     event_id: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[bytes] = mapped_column(LargeBinary)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
-    deliveries: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class JobDelivery(Base):
+    """How many times workers started a message: retries and redeliveries after a dead worker.
+
+    Kept apart from ``outbox``: a worker counting a delivery must not wait on the row that the
+    enqueuing process is still marking sent. See ``openevent.jobs.broker.DeliveryCounter``.
+    """
+
+    __tablename__ = "job_deliveries"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    deliveries: Mapped[int]
+    last_delivered_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class JobFailure(Base):

@@ -254,7 +254,7 @@ def test_a_job_whose_rabbitmq_worker_is_killed_is_run_again_by_another_worker(
 def test_a_job_that_kills_its_worker_every_time_is_failed_after_its_last_retry(
     app_registry, workers, tmp_path, capsys
 ):
-    """Dramatiq does not count a dead worker as a retry; ``outbox.deliveries`` does."""
+    """Dramatiq does not count a dead worker as a retry; ``job_deliveries`` does."""
     folder = tmp_path / "job"
     folder.mkdir()
     with transaction_scope(app_registry) as dbsession:
