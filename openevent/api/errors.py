@@ -7,7 +7,8 @@ integrity errors, bugs) is turned into the same error document by the exception 
 import logging
 
 from pyramid.httpexceptions import HTTPException
-from sqlalchemy.exc import IntegrityError
+from pyramid_retry import mark_error_retryable
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,25 @@ def integrity_error_view(exc: IntegrityError, request):
     )
 
 
+class ServiceUnavailable(APIError):
+    status, code, title = 503, "busy", "Service unavailable"
+
+
+def _database_busy(exc) -> bool:
+    """SQLite's "database is locked": another connection held the write lock too long."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
 def unexpected_error_view(exc, request):
+    if _database_busy(exc):
+        # Transient: pyramid_retry replays the request (this response is discarded) unless it
+        # was the last attempt. zope.sqlalchemy only knows PostgreSQL's transient errors.
+        mark_error_retryable(exc)
+        log.warning("database busy on %s %s", request.method, request.path)
+        busy = ServiceUnavailable(
+            "the database is busy; try again in a moment", headers={"Retry-After": "1"}
+        )
+        return error_document(request, busy)
     log.exception("unexpected error on %s %s", request.method, request.path)
     error = APIError("an unexpected error occurred; it has been logged")
     error.status, error.code, error.title = 500, "internal-error", "Internal server error"
