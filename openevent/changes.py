@@ -51,6 +51,7 @@ from openevent.models import (
     Track,
     session_speakers,
 )
+from openevent.models.mixins import stored_values
 
 log = logging.getLogger(__name__)
 # How many records the transaction log held when each SAVEPOINT began.
@@ -451,14 +452,9 @@ def _before_flush(session, flush_context, instances):
             if state.attrs[attr.key].history.added and not state.attrs[attr.key].history.deleted
         ]
         if missing and state.identity:
-            columns = [state.mapper.column_attrs[key].columns[0] for key in missing]
-            where = [
-                pk == value
-                for pk, value in zip(state.mapper.primary_key, state.identity, strict=True)
-            ]
-            row = session.execute(select(*columns).where(*where)).one_or_none()
-            if row is not None:
-                old_values[state] = dict(zip(missing, row, strict=True))
+            stored = stored_values(session, state, missing)
+            if stored is not None:
+                old_values[state] = stored
     for obj in session.deleted:
         if type(obj) in _MODELS:
             state = inspect(obj)

@@ -68,9 +68,16 @@ def get_one(request, resource: Resource, obj, context):
 
 
 def write_one(
-    request, resource: Resource, obj, data: dict, ctx: FieldContext, hooks: Hooks, *, creating: bool
+    request,
+    resource: Resource,
+    obj,
+    data: dict,
+    ctx: FieldContext,
+    hooks: Hooks | None = None,
+    *,
+    creating: bool,
 ):
-    if hooks.before_write:
+    if hooks and hooks.before_write:
         hooks.before_write(request, obj, data)
     resource.apply(request, obj, data, ctx, creating=creating)
     if creating:
@@ -78,8 +85,6 @@ def write_one(
     # Flush inside the view, so that a constraint violation becomes a 409 here instead of a
     # 500 at commit time.
     request.dbsession.flush()
-    if hooks.after_write:
-        hooks.after_write(request, obj, creating)
 
 
 def created(request, resource: Resource, obj, context):
@@ -154,8 +159,6 @@ def add_event_scoped_resource(
         elif context.row.deleted_at is None:
             context.row.deleted_at = utcnow()
         request.dbsession.flush()
-        if hooks.after_trash:
-            hooks.after_trash(request, context.row)
         return HTTPNoContent()
 
     def list_view(context, request):

@@ -5,7 +5,7 @@ from pyramid.httpexceptions import HTTPNoContent
 from sqlalchemy import and_, exists, or_, select
 
 from openevent.api.contexts import EventContext, require
-from openevent.api.crud import Hooks, created, get_one, trashed_condition, write_one
+from openevent.api.crud import TRASHED, created, get_one, trashed_condition, write_one
 from openevent.api.documents import read_resource_object
 from openevent.api.errors import JSONAPI, Conflict, Forbidden, NotFound, Unprocessable
 from openevent.api.fields import (
@@ -114,7 +114,7 @@ def create_event(request):
     require(request, Permission.CREATE_EVENT, request.root)
     data = read_resource_object(request, "event")
     event = Event(roles=[EventRole(user=request.identity, role=Role.OWNER)])
-    write_one(request, event_resource, event, data, _tz_of(data, None), Hooks(), creating=True)
+    write_one(request, event_resource, event, data, _tz_of(data, None), creating=True)
     return created(request, event_resource, event, EventContext(request, event))
 
 
@@ -133,7 +133,7 @@ def list_events(request):
         if user is not None
         else None
     )
-    trashed = request.GET.get("filter[trashed]")
+    trashed = request.GET.get(TRASHED)
     stmt = select(Event)
     if trashed in ("only", "with"):
         if on_team is None:
@@ -143,7 +143,7 @@ def list_events(request):
         stmt = stmt.where(trashed_condition(event_resource, trashed, False))
         visible = event_resource.public_clause()
         stmt = stmt.where(or_(visible, on_team) if on_team is not None else visible)
-    query = parse_list_params(request, event_resource, FieldContext(), allowed=("filter[trashed]",))
+    query = parse_list_params(request, event_resource, FieldContext(), allowed=(TRASHED,))
     # Team members see their drafts; per-row team rights only widen what is shown.
     return render_list(request, event_resource, stmt, query, team=False)
 
@@ -155,7 +155,7 @@ def read_event(context, request):
 def update_event(context, request):
     data = read_resource_object(request, "event", with_id=str(context.event.id))
     ctx = _tz_of(data, context.event)
-    write_one(request, event_resource, context.event, data, ctx, Hooks(), creating=False)
+    write_one(request, event_resource, context.event, data, ctx, creating=False)
     return get_one(request, event_resource, context.event, context)
 
 

@@ -35,7 +35,6 @@ class ListQuery:
     page_size: int = DEFAULT_PAGE_SIZE
     fieldsets: dict[str, set[str]] = field(default_factory=dict)
     include: list[str] = field(default_factory=list)
-    special: dict[str, str] = field(default_factory=dict)
 
 
 def parse_document_params(request, resource: Resource, allowed: Iterable[str] = ()) -> ListQuery:
@@ -68,7 +67,6 @@ def _parse(request, resource, ctx, special_filters, allowed, *, collection) -> L
         elif collection and family == "filter" and match["name"]:
             name, op = match["name"], match["op"] or "eq"
             if name in special_filters and op == "eq":
-                query.special[name] = raw
                 try:
                     query.conditions.append(special_filters[name](raw))
                 except Invalid as exc:

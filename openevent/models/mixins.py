@@ -25,17 +25,16 @@ class SoftDeleteMixin:
 
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    @property
-    def is_trashed(self) -> bool:
-        return self.deleted_at is not None
 
-
-def _stored_value(session, state, key):
-    """The value of column attribute ``key`` as the database holds it now."""
+def stored_values(session, state, keys) -> dict | None:
+    """The values of column attributes ``keys`` of a persistent row as the database holds
+    them now (for attributes assigned while unloaded, whose history has no old value); None if
+    the row is gone."""
     mapper = state.mapper
-    column = mapper.column_attrs[key].columns[0]
+    columns = [mapper.column_attrs[key].columns[0] for key in keys]
     where = [pk == value for pk, value in zip(mapper.primary_key, state.identity, strict=True)]
-    return session.scalar(select(column).where(*where))
+    row = session.execute(select(*columns).where(*where)).one_or_none()
+    return None if row is None else dict(zip(keys, row, strict=True))
 
 
 def _really_changed(session, obj) -> bool:
@@ -52,7 +51,7 @@ def _really_changed(session, obj) -> bool:
         else:
             # Assigned while unloaded (after a commit or expire): ask the database, so that
             # assigning what is already stored is no change.
-            old = [_stored_value(session, state, attr.key)]
+            old = [(stored_values(session, state, [attr.key]) or {}).get(attr.key)]
         if list(history.added) != old:
             return True
     return False
