@@ -40,6 +40,21 @@ EVENT_OPTION = "openevent_event_id"
 _declaring = threading.Lock()
 
 
+def _failure(message, *, error: str, traceback: str, attempts: int) -> JobFailure:
+    """The ``job_failures`` row of a message that will not run again."""
+    return JobFailure(
+        message_id=message.message_id,
+        actor_name=message.actor_name,
+        queue_name=message.queue_name,
+        args=json.dumps({"args": message.args, "kwargs": message.kwargs}),
+        # The whole encoded message, to inspect or re-enqueue it (Dramatiq's proxy keeps it).
+        message=message._message.encode(),
+        error=error,
+        traceback=traceback,
+        attempts=attempts,
+    )
+
+
 class JobBookkeeping(Middleware):
     """Records messages that failed for good in ``job_failures`` and counts processed ones."""
 
@@ -58,12 +73,8 @@ class JobBookkeeping(Middleware):
             return
         with transaction_scope(self.registry) as dbsession:
             dbsession.add(
-                JobFailure(
-                    message_id=message.message_id,
-                    actor_name=message.actor_name,
-                    queue_name=message.queue_name,
-                    args=json.dumps({"args": message.args, "kwargs": message.kwargs}),
-                    message=message._message.encode(),
+                _failure(
+                    message,
                     error=f"{type(exception).__name__}: {exception}",
                     traceback="".join(traceback.format_exception(exception)),
                     attempts=message.options.get("retries", 1),
@@ -128,12 +139,8 @@ class DeliveryCounter(Middleware):
             )
             if not recorded:  # a worker dying after this commit must not record it twice
                 dbsession.add(
-                    JobFailure(
-                        message_id=message.message_id,
-                        actor_name=message.actor_name,
-                        queue_name=message.queue_name,
-                        args=json.dumps({"args": message.args, "kwargs": message.kwargs}),
-                        message=message._message.encode(),
+                    _failure(
+                        message,
                         error=error,
                         traceback=message.options.get("traceback") or "",
                         attempts=deliveries - 1,
