@@ -24,13 +24,7 @@ MIN_PASSWORD_LENGTH = 8
 
 
 class UserResource(Resource):
-    event_attr = None
-
-    def event_id_of(self, obj):
-        return None
-
-    def context_for(self, obj):
-        return FieldContext()
+    event_attr = None  # accounts belong to no event
 
 
 user_resource = register(

@@ -26,12 +26,6 @@ class EventTypeResource(Resource):
 
     event_attr = None
 
-    def event_id_of(self, obj):
-        return None
-
-    def context_for(self, obj):
-        return FieldContext()
-
     def validate(self, obj, ctx):
         if not obj.slug:
             raise Unprocessable(

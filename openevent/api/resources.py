@@ -69,18 +69,20 @@ class Resource:
         return True
 
     def event_of(self, obj):
-        return getattr(obj, self.event_attr)
+        """The event ``obj`` belongs to; None for rows of no event (users, event types)."""
+        return None if self.event_attr is None else getattr(obj, self.event_attr)
 
     def default_order(self) -> list:
         """ORDER BY terms of a list whose request has no ``sort``."""
         return []
 
     def context_for(self, obj) -> FieldContext:
-        return FieldContext(tz=self.event_of(obj).tzinfo)
+        event = self.event_of(obj)
+        return FieldContext() if event is None else FieldContext(tz=event.tzinfo)
 
     def event_id_of(self, obj) -> int | None:
         """The id of the event whose timezone ``obj`` is shown in (read without a load)."""
-        return obj.event_id
+        return None if self.event_attr is None else obj.event_id
 
     # Output
 
