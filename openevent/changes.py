@@ -627,11 +627,11 @@ def _call(handler, notification, plugin: str | None) -> None:
 
 
 class _Enablement:
-    """Per-event plugin enablement for one delivery, read once per (plugin, event)."""
+    """Per-event plugin enablement for one delivery, on a session opened only if needed
+    (``is_enabled_for_event`` caches its answers in that session)."""
 
     def __init__(self, registry):
         self._registry = registry
-        self._known: dict[tuple[str, int | None], bool] = {}
         self._dbsession = None
 
     def __enter__(self):
@@ -640,13 +640,9 @@ class _Enablement:
     def __call__(self, plugin: str | None, event_id: int | None) -> bool:
         if plugin is None:
             return True  # openevent's own subscribers
-        if (plugin, event_id) not in self._known:
-            if self._dbsession is None:
-                self._dbsession = self._registry["dbsession_factory"]()
-            self._known[plugin, event_id] = plugins.is_enabled_for_event(
-                self._dbsession, plugin, event_id
-            )
-        return self._known[plugin, event_id]
+        if self._dbsession is None:
+            self._dbsession = self._registry["dbsession_factory"]()
+        return plugins.is_enabled_for_event(self._dbsession, plugin, event_id)
 
     def __exit__(self, *exc_info):
         if self._dbsession is not None:

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 
 from openevent.api.errors import JSONAPI, BadRequest
 from openevent.api.fields import FieldContext, Invalid
-from openevent.api.resources import Resource
+from openevent.api.resources import RESOURCES, Resource
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -86,7 +86,6 @@ def _parse(request, resource, ctx, special_filters, allowed, *, collection) -> L
 
 
 def _parse_fieldset(key, type_, raw) -> set[str]:
-    from openevent.api.resources import RESOURCES
 
     target = RESOURCES.get(type_)
     if target is None:
