@@ -2,15 +2,15 @@
 
 Every change goes through here, after :func:`lock`: a new or restored ticket is :func:`add`-ed,
 one is :func:`move`-d, and one about to be trashed or deleted is :func:`remove`-d first. The
-lock is the event's row, so concurrent reorders of one event run one after the other, and each
-sees the positions the previous one committed.
+lock is the event's (:mod:`openevent.event_locks`), so concurrent reorders of one event run one
+after the other, and each sees the positions the previous one committed.
 """
 
 from sqlalchemy import case, func, inspect, select, update
 
-from openevent import changes
+from openevent import changes, event_locks
 from openevent.db import utcnow
-from openevent.models import Event, Ticket
+from openevent.models import Ticket
 
 
 class PositionOutOfRange(ValueError):
@@ -22,11 +22,7 @@ def lock(session, ticket: Ticket) -> bool:
 
     Returns False if a stored ticket is gone (deleted by a transaction that held the lock).
     """
-    # FOR NO KEY UPDATE: reorders of the event wait for each other, while inserting rows that
-    # merely reference the event (whose foreign-key checks take KEY SHARE) does not wait.
-    # SQLite has no row locks; its single writer serializes the transactions anyway.
-    event_row = select(Event.id).where(Event.id == ticket.event.id)
-    session.execute(event_row.with_for_update(key_share=True))
+    event_locks.lock(session, ticket.event.id)
     if not inspect(ticket).persistent:
         return True
     # Positions read before the lock may have moved since; read them again.

@@ -4,6 +4,7 @@ import pytz
 from pyramid.httpexceptions import HTTPNoContent
 from sqlalchemy import and_, exists, or_, select
 
+from openevent import event_locks
 from openevent.api.contexts import EventContext, require
 from openevent.api.crud import TRASHED, created, get_one, trashed_condition, write_one
 from openevent.api.documents import read_resource_object
@@ -175,6 +176,23 @@ def list_roles(context, request):
     return render_list(request, role_resource, stmt, query, team=True)
 
 
+def _lock_team(request, context) -> None:
+    """Before a change to the team: wait for any other change to it to end, then re-read it.
+
+    The event and its roles were loaded before the view ran, and another change (two owners
+    removing each other at the same moment) may have committed since; checked against those
+    roles, both changes would pass and leave the event without an owner. After the lock, the
+    caller's right to manage the team and the owner rules see the team as it is now: the
+    change that waited is answered as if it had come after the other.
+    """
+    event = context.event
+    if not event_locks.lock(request.dbsession, event.id):
+        raise NotFound(f"event {event.id} was deleted meanwhile")
+    # The roles as committed now, both who is on the team and in which role.
+    request.dbsession.refresh(event, ["roles"])
+    require(request, Permission.MANAGE_ROLES, context)
+
+
 def _check_owner_rules(request, event, role: EventRole | None, new: Role | None):
     """Only owners grant or take the owner role; an event always keeps an owner."""
     current = role.role if role is not None else None
@@ -191,6 +209,7 @@ def _role_document(role: EventRole) -> dict:
 
 
 def add_role(context, request):
+    _lock_team(request, context)
     data = read_resource_object(request, "event-role")
     event = context.event
     role = EventRole()
@@ -215,6 +234,7 @@ def _role_in(context, request) -> EventRole:
 
 
 def change_role(context, request):
+    _lock_team(request, context)
     role = _role_in(context, request)
     data = read_resource_object(request, "event-role", with_id=str(role.id))
     attributes = data.get("attributes", {})
@@ -233,6 +253,7 @@ def change_role(context, request):
 
 
 def remove_role(context, request):
+    _lock_team(request, context)
     role = _role_in(context, request)
     _check_owner_rules(request, context.event, role, None)
     context.event.roles.remove(role)
