@@ -5,7 +5,6 @@ from openevent.api.events import RestoreOnly, ends_after_start
 from openevent.api.fields import (
     Choice,
     Color,
-    Computed,
     DateTime,
     Email,
     Html,
@@ -13,18 +12,13 @@ from openevent.api.fields import (
     String,
     Url,
 )
-from openevent.api.previews import preview
 from openevent.api.resources import Relationship, Resource, register
 from openevent.models import Microlocation, Session, SessionState, Speaker, Track
+from openevent.previews import PREVIEW_LENGTH
 from openevent.security import Permission
 
 # The program the public sees: proposals, rejections and withdrawals stay with the team.
 PUBLIC_SESSION_STATES = (SessionState.ACCEPTED, SessionState.CONFIRMED)
-
-
-def abstract_preview(session: Session) -> str | None:
-    """Plain text of the short abstract, or else of the long one, for lists and cards."""
-    return preview(session.short_abstract) or preview(session.long_abstract)
 
 
 class SessionResource(Resource):
@@ -64,9 +58,13 @@ session_resource = register(
             "subtitle": String(),
             "short-abstract": Html(),
             "long-abstract": Html(),
-            "abstract-preview": Computed(
-                abstract_preview,
-                description="plain text of the abstract, at most 200 characters",
+            # Stored when an abstract is written (see openevent.previews), not computed per read.
+            "abstract-preview": String(
+                read_only=True,
+                max_length=PREVIEW_LENGTH,
+                filterable=False,
+                sortable=False,
+                description="plain text of the short abstract, or else of the long one",
             ),
             "language": String(max_length=35),
             "level": String(max_length=64),

@@ -3,12 +3,13 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text, event, inspect, orm
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from openevent.db.meta import Base
 from openevent.models.event import Event
 from openevent.models.mixins import SoftDeleteMixin, TimestampsMixin
+from openevent.previews import PREVIEW_LENGTH, abstract_preview
 
 
 class SessionState(enum.StrEnum):
@@ -90,6 +91,8 @@ class Session(TimestampsMixin, SoftDeleteMixin, Base):
     subtitle: Mapped[str | None] = mapped_column(String(255))
     short_abstract: Mapped[str | None] = mapped_column(Text)
     long_abstract: Mapped[str | None] = mapped_column(Text)
+    # Derived from the abstracts whenever they are written (see _store_abstract_preview).
+    abstract_preview: Mapped[str | None] = mapped_column(String(PREVIEW_LENGTH))
     language: Mapped[str | None] = mapped_column(String(35))
     level: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[SessionState] = mapped_column(default=SessionState.DRAFT)
@@ -108,3 +111,20 @@ class Session(TimestampsMixin, SoftDeleteMixin, Base):
     speakers: Mapped[list[Speaker]] = relationship(
         secondary=session_speakers, back_populates="sessions"
     )
+
+
+_ABSTRACTS = ("short_abstract", "long_abstract")
+
+
+@event.listens_for(orm.Session, "before_flush")
+def _store_abstract_preview(session, flush_context, instances):
+    # Computed once, when an abstract is written, by whatever writes it (the API, a plugin, an
+    # import), rather than for every row of every read: previews parse the whole markup.
+    # Bulk UPDATE and INSERT statements bypass the ORM: code that writes abstracts that way
+    # must set abstract_preview itself.
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Session):
+            continue
+        state = inspect(obj)
+        if any(state.attrs[name].history.has_changes() for name in _ABSTRACTS):
+            obj.abstract_preview = abstract_preview(obj.short_abstract, obj.long_abstract)

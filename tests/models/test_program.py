@@ -57,3 +57,47 @@ def test_session_cannot_point_to_a_missing_event(dbsession, db_connection):
                 "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             )
         )
+
+
+def _stored_preview(db_connection, session) -> str | None:
+    query = text("SELECT abstract_preview FROM sessions WHERE id = :id")
+    return db_connection.execute(query, {"id": session.id}).scalar_one()
+
+
+def test_the_abstract_preview_is_stored_whenever_an_abstract_is_written(dbsession, db_connection):
+    # Written through the ORM, as a plugin or an import would, not through the API.
+    session = make_session(dbsession, make_event(dbsession), long_abstract="<p>Long &amp; deep</p>")
+    assert _stored_preview(db_connection, session) == "Long & deep"
+    session.short_abstract = "<b>Short</b> one"
+    dbsession.flush()
+    assert _stored_preview(db_connection, session) == "Short one"
+    session.short_abstract = None
+    dbsession.flush()
+    assert _stored_preview(db_connection, session) == "Long & deep"
+    # Assigned while unloaded, as after a commit: still recomputed from what is stored now.
+    dbsession.expire(session)
+    session.long_abstract = "<p>Rewritten</p>"
+    dbsession.flush()
+    assert _stored_preview(db_connection, session) == "Rewritten"
+    session.long_abstract = None
+    dbsession.flush()
+    assert _stored_preview(db_connection, session) is None
+
+
+def test_a_session_without_abstracts_has_no_preview(dbsession, db_connection):
+    session = make_session(dbsession, make_event(dbsession))
+    assert _stored_preview(db_connection, session) is None
+    session.title = "Renamed"
+    dbsession.flush()
+    assert _stored_preview(db_connection, session) is None
+
+
+def test_the_preview_is_not_recomputed_when_the_abstracts_do_not_change(dbsession, monkeypatch):
+    session = make_session(dbsession, make_event(dbsession), short_abstract="<p>Kept</p>")
+    monkeypatch.setattr(
+        "openevent.previews.plain_text", lambda markup: pytest.fail("recomputed the preview")
+    )
+    session.title = "Renamed"
+    session.short_abstract = "<p>Kept</p>"  # the same value
+    dbsession.flush()
+    assert session.abstract_preview == "Kept"

@@ -1,6 +1,6 @@
 import pytest
 
-from openevent.api.previews import plain_text, preview
+from openevent.previews import plain_text, preview
 
 
 @pytest.mark.parametrize(

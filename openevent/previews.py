@@ -1,4 +1,8 @@
-"""Plain-text previews of HTML, for lists and cards that cannot render markup."""
+"""Plain-text previews of HTML, for lists and cards that cannot render markup.
+
+Parsing markup is the costly part of a read, so previews are computed when the markup is
+written and stored (see ``Session.abstract_preview``), never per read.
+"""
 
 import html
 import re
@@ -54,3 +58,8 @@ def preview(html: str | None, limit: int = PREVIEW_LENGTH) -> str | None:
         # Back up to the last whole word; a single word longer than the room is cut hard.
         cut = cut.rpartition(" ")[0] or cut
     return cut.rstrip() + ELLIPSIS
+
+
+def abstract_preview(short_abstract: str | None, long_abstract: str | None) -> str | None:
+    """A session's preview: of its short abstract, or else of its long one."""
+    return preview(short_abstract) or preview(long_abstract)
