@@ -22,7 +22,7 @@ from sqlalchemy import select, true
 
 from openevent.api.contexts import EventContext, is_team, load_event, require, row_context
 from openevent.api.documents import read_resource_object
-from openevent.api.errors import BadRequest, Forbidden, Unprocessable, ValidationFailed
+from openevent.api.errors import BadRequest, NotFound, Unprocessable, ValidationFailed
 from openevent.api.fields import FieldContext, Invalid
 from openevent.api.openapi import describe
 from openevent.api.query import parse_document_params, parse_list_params, render_list, render_one
@@ -58,7 +58,9 @@ def trashed_condition(resource: Resource, raw: str | None, team: bool):
     if raw not in ("only", "with"):
         raise BadRequest(f"{TRASHED} must be only, with or without", parameter=TRASHED)
     if not team:
-        raise Forbidden("only the event's team sees the trash")
+        # 404, as for a row in the trash read by its URL: the trash is not there for anyone
+        # else, and not even whether it holds anything leaks.
+        raise NotFound("only the event's team sees its trash", parameter=TRASHED)
     return deleted_at.is_not(None) if raw == "only" else true()
 
 

@@ -138,7 +138,9 @@ def list_events(request):
     stmt = select(Event)
     if trashed in ("only", "with"):
         if on_team is None:
-            raise Forbidden("only an event's team sees it in the trash")
+            # What anyone else gets for a trash (see trashed_condition); the trash of a
+            # signed-in caller holds the events whose team they are on, maybe none.
+            raise NotFound("only an event's team sees it in the trash", parameter=TRASHED)
         stmt = stmt.where(on_team, trashed_condition(event_resource, trashed, True))
     else:
         stmt = stmt.where(trashed_condition(event_resource, trashed, False))

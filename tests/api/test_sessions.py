@@ -351,7 +351,7 @@ def test_trash_restore_and_permanent_delete(testapp, dbsession, event, headers):
     trashed = testapp.get(f"{listing}?filter[trashed]=only", headers=headers).json["data"]
     assert [s["id"] for s in trashed] == [str(session.id)]
     assert trashed[0]["attributes"]["deleted-at"] is not None
-    testapp.get(f"{listing}?filter[trashed]=only", status=403)
+    testapp.get(f"{listing}?filter[trashed]=only", status=404)
 
     _patch(testapp, headers, session.id, {"deleted-at": None})
     assert [s["id"] for s in testapp.get(listing).json["data"]] == [str(session.id)]

@@ -154,7 +154,7 @@ def test_trash_restore_and_permanent_delete(testapp, dbsession, event, headers):
     assert session_data["included"] == []
     trashed = testapp.get(f"{listing}?filter[trashed]=only", headers=headers).json["data"]
     assert [s["id"] for s in trashed] == [str(speaker.id)]
-    testapp.get(f"{listing}?filter[trashed]=with", status=403)
+    testapp.get(f"{listing}?filter[trashed]=with", status=404)
 
     body = jsonapi_document("speaker", {"deleted-at": None}, id=speaker.id)
     testapp.patch_json(url, body, headers=headers, status=200)
