@@ -1,8 +1,12 @@
 """Alembic environment: the database and the timeouts come from the app's settings.
 
-Works both from the alembic command line (``alembic -c development.ini upgrade head``) and from
+Works both from the alembic command line (``alembic -c development.ini upgrade heads``) and from
 openevent itself (``openevent db upgrade``, the test fixtures), which pass typed settings and
 sometimes a connection through ``config.attributes``.
+
+From the command line, the ini file names the core's migrations only; the active plugins'
+folders come from the same settings as for ``openevent db`` (see
+:func:`openevent.db.migrations.alembic_config`), so both see the same revisions.
 """
 
 from logging.config import fileConfig
@@ -12,6 +16,7 @@ from pyramid.paster import get_appsettings
 
 import openevent.models  # noqa: F401  (registers the core tables on Base.metadata)
 from openevent.db import Base, UTCDateTime, get_engine
+from openevent.db.migrations import alembic_config
 from openevent.settings import load_settings
 
 config = context.config
@@ -24,6 +29,8 @@ def _settings():
         if config.config_file_name:
             fileConfig(config.config_file_name, disable_existing_loggers=False)
         settings = load_settings(get_appsettings(config.config_file_name))
+        # And add the active plugins' migrations, before the command reads any revision.
+        context.script.version_locations = alembic_config(settings).get_version_locations_list()
     return settings
 
 
