@@ -11,9 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import openevent_versions  # noqa: F401  (the plugin with migrations this test is about)
 import pytest
 
+import openevent_versions  # noqa: F401  (the plugin with migrations this test is about)
 from openevent.db.migrations import core_heads
 
 ROOT = Path(__file__).resolve().parents[2]
