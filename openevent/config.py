@@ -28,6 +28,8 @@ def configure(settings) -> Configurator:
     config.include(".api")
     # GET /healthz for load balancers and operators.
     config.include(".health")
+    # GET /: the server's name and version, with links to the API description and /healthz.
+    config.include(".home")
     # API requests answer 503 while the database is not at the code's revisions; after
     # .health, which works out those revisions, and may refuse to start (a setting).
     config.include(".schema_guard")
