@@ -214,7 +214,7 @@ _HTTP_URL = re.compile(
     https?://
     (?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{{2}})*@)?                # userinfo
     (?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{{2}})+)  # host
-    (?::[0-9]*)?                                                            # port
+    (?::(?P<port>[0-9]{{0,5}}))?                                              # port
     (?:/{_PCHAR}*)*                                                         # path
     (?:\?(?:{_PCHAR}|[/?])*)?                                               # query
     (?:\#(?:{_PCHAR}|[/?])*)?                                               # fragment
@@ -235,7 +235,11 @@ class Url(String):
     def parse_value(self, value, ctx):
         value = super().parse_value(value, ctx).strip()
         match = _HTTP_URL.fullmatch(value)
-        if match is None or (match["ip6"] and not _is_ipv6(match["ip6"])):
+        if (
+            match is None
+            or (match["ip6"] and not _is_ipv6(match["ip6"]))
+            or int(match["port"] or 0) > 65535
+        ):
             raise Invalid(
                 "must be an http or https URL such as https://example.org/page, with spaces,"
                 " quotes, angle brackets and non-ASCII text written as %XX"
