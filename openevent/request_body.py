@@ -73,7 +73,8 @@ def _guarded(policy, limit: int):
             return _error_response(error)
         length = environ.get("CONTENT_LENGTH") or ""
         if length.isascii() and length.isdigit():
-            too_large = int(length) > limit
+            # int() refuses more than 4300 digits; a length that long is too large anyway.
+            too_large = len(length) > len(str(limit)) or int(length) > limit
         else:
             unsized = not length and environ.get("wsgi.input_terminated")
             too_large = unsized and not _read_unsized_body(environ, limit)

@@ -186,7 +186,8 @@ class Html(Text):
         return cleaned
 
     def schema(self):
-        return {**super().schema(), "contentMediaType": "text/html"}
+        schema = {**super().schema(), "contentMediaType": "text/html"}
+        return _described(schema, "HTML, sanitized; maxLength holds for the sanitized text.")
 
 
 class Email(String):
@@ -426,10 +427,12 @@ class DateTime(Field):
 
     def schema(self):
         schema = {**super().schema(), "format": "date-time"}
-        if not self.read_only:
-            range_ = f"An instant {self.RANGE}."
-            schema["description"] = f"{schema.get('description', '')} {range_}".strip()
-        return schema
+        return schema if self.read_only else _described(schema, f"An instant {self.RANGE}.")
+
+
+def _described(schema: dict, sentence: str) -> dict:
+    """``schema`` with ``sentence`` after the description the field was given, if any."""
+    return {**schema, "description": f"{schema.get('description', '')} {sentence}".lstrip()}
 
 
 def localize(naive: datetime, tz: tzinfo) -> datetime:

@@ -139,6 +139,7 @@ def test_c0_control_characters_are_refused_in_every_string_field(char):
 def test_html_declares_and_holds_the_length_of_what_it_stores():
     field = Html(max_length=20)
     assert field.schema()["maxLength"] == 20
+    assert "sanitized text" in field.schema()["description"]
     assert field.parse("<b>" + "x" * 13, FieldContext()) == "<b>" + "x" * 13 + "</b>"
     with pytest.raises(Invalid, match="once sanitized"):
         field.parse("<b>" + "x" * 14, FieldContext())
