@@ -33,23 +33,24 @@ def _error_response(error: APIError) -> Response:
 
 def _url_error(environ) -> APIError | None:
     """What is wrong with the request's path or query string, if anything."""
+    # PEP 3333: both arrive as Latin-1 text, the path percent-decoded, the query not.
     try:
-        # PEP 3333: both arrive as Latin-1 text, the path percent-decoded, the query not.
         environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
-        query = environ.get("QUERY_STRING", "").encode("latin-1").replace(b"+", b" ")
     except UnicodeError:
         return BadRequest("the path is not UTF-8 once percent-decoded")
-    # Split as WebOb does, so that an error names the parameter a view would see.
-    for pair in query.replace(b";", b"&").split(b"&"):
-        raw_key, _, raw_value = pair.partition(b"=")
-        try:
+    try:
+        query = environ.get("QUERY_STRING", "").encode("latin-1").replace(b"+", b" ")
+        # Split as WebOb does, so that an error names the parameter a view would see.
+        for pair in query.replace(b";", b"&").split(b"&"):
+            raw_key, _, raw_value = pair.partition(b"=")
             key = unquote_to_bytes(raw_key).decode("utf-8")
-            check_text(key)
-            check_text(unquote_to_bytes(raw_value).decode("utf-8"))
-        except UnicodeError:
-            return BadRequest("the query string is not UTF-8 once percent-decoded")
-        except Invalid as exc:
-            return BadRequest(f"query parameters {exc}", parameter=key)
+            try:
+                check_text(key)
+                check_text(unquote_to_bytes(raw_value).decode("utf-8"))
+            except Invalid as exc:
+                return BadRequest(f"query parameters {exc}", parameter=key)
+    except UnicodeError:
+        return BadRequest("the query string is not UTF-8 once percent-decoded")
     return None
 
 

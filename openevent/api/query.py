@@ -81,10 +81,9 @@ def _parse(request, resource, ctx, special_filters, allowed, *, collection) -> L
         elif collection and family == "sort" and not match["name"]:
             query.order_by = _parse_sort(key, resource, raw)
         elif collection and family == "page" and match["name"] in ("number", "size"):
-            value = _positive_int(key, raw)
-            if match["name"] == "size" and value > MAX_PAGE_SIZE:
-                raise BadRequest(f"{key} must be at most {MAX_PAGE_SIZE}", parameter=key)
-            setattr(query, f"page_{match['name']}", value)
+            # A page number is at most as large as an id, so that any OFFSET fits 64 bits.
+            maximum = MAX_PAGE_SIZE if match["name"] == "size" else MAX_ID
+            setattr(query, f"page_{match['name']}", _page_parameter(key, raw, maximum))
         else:
             raise BadRequest(f"unknown query parameter {key!r}", parameter=key)
     return query
@@ -154,14 +153,13 @@ def _filter(key, resource, ctx, name, op, raw):
     }[op](value)
 
 
-def _positive_int(key, raw) -> int:
-    # As large as an id at most, so that the OFFSET of any page fits a 64-bit integer.
+def _page_parameter(key, raw, maximum: int) -> int:
     try:
         value = parse_id(raw)
     except Invalid:
-        value = 0
-    if value < 1:
-        raise BadRequest(f"{key} must be a whole number from 1 to {MAX_ID}", parameter=key)
+        value = 0  # refused below, with the same words
+    if not 1 <= value <= maximum:
+        raise BadRequest(f"{key} must be a whole number from 1 to {maximum}", parameter=key)
     return value
 
 
