@@ -1,10 +1,19 @@
-"""Request bodies: oversized ones are refused before anything reads them; the rest stay in memory.
+"""Requests refused before Pyramid reads them: oversized bodies, and URLs that are not UTF-8.
 
 pyramid_retry copies each request body so it can replay the request, before any tween or view
 runs. Without a guard in front of it, a client could make every process spool a huge upload
 before the API's size check; and WebOb spools copies over 10 KB into a temporary file that
-nobody closes.
+nobody closes. A body without a length (chunked, under a server that passes it on as a stream)
+is read here up to the limit and no further.
+
+Pyramid decodes the path and the query string as UTF-8 when it first needs them, and a byte
+sequence that does not decode (``/v1/events/%ff``) would fail there, in the error views too. So
+the URL is checked here, as are control characters in the query string, which no parameter
+takes (PostgreSQL would refuse a NUL in a filter value; SQLite would not).
 """
+
+from io import BytesIO
+from urllib.parse import unquote_to_bytes
 
 import orjson
 from pyramid.interfaces import IExecutionPolicy
@@ -13,20 +22,65 @@ from pyramid.router import default_execution_policy
 from webob import Response
 
 from openevent.api.documents import MEDIA_TYPE
-from openevent.api.errors import JSONAPI, PayloadTooLarge
+from openevent.api.errors import JSONAPI, APIError, BadRequest, PayloadTooLarge
+from openevent.api.fields import Invalid, check_text
 
 
-def _too_large(limit: int) -> Response:
-    error = PayloadTooLarge(f"the body is larger than {limit} bytes")
+def _error_response(error: APIError) -> Response:
     body = orjson.dumps({"errors": error.error_objects(), "jsonapi": JSONAPI})
-    return Response(body=body, status=413, content_type=MEDIA_TYPE, charset=None)
+    return Response(body=body, status=error.status, content_type=MEDIA_TYPE, charset=None)
 
 
-def _limited(policy, limit: int):
+def _url_error(environ) -> APIError | None:
+    """What is wrong with the request's path or query string, if anything."""
+    # PEP 3333: both arrive as Latin-1 text, the path percent-decoded, the query not.
+    try:
+        environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return BadRequest("the path is not UTF-8 once percent-decoded")
+    try:
+        query = environ.get("QUERY_STRING", "").encode("latin-1").replace(b"+", b" ")
+        # Split as WebOb does, so that an error names the parameter a view would see.
+        for pair in query.replace(b";", b"&").split(b"&"):
+            raw_key, _, raw_value = pair.partition(b"=")
+            key = unquote_to_bytes(raw_key).decode("utf-8")
+            try:
+                check_text(key)
+                check_text(unquote_to_bytes(raw_value).decode("utf-8"))
+            except Invalid as exc:
+                return BadRequest(f"query parameters {exc}", parameter=key)
+    except UnicodeError:
+        return BadRequest("the query string is not UTF-8 once percent-decoded")
+    return None
+
+
+def _read_unsized_body(environ, limit: int) -> bool:
+    """Read a body of unknown length, up to ``limit`` bytes; False if it is longer.
+
+    WebOb reads such a body (``wsgi.input_terminated``) to its end; read here, it is bounded and
+    then looks like any body with a Content-Length.
+    """
+    body = environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        return False
+    environ["wsgi.input"] = BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return True
+
+
+def _guarded(policy, limit: int):
     def execution_policy(environ, router):
+        if error := _url_error(environ):
+            return _error_response(error)
         length = environ.get("CONTENT_LENGTH") or ""
-        if length.isdigit() and int(length) > limit:
-            return _too_large(limit)
+        if length.isascii() and length.isdigit():
+            # int() refuses more than 4300 digits; a length that long is too large anyway.
+            too_large = len(length) > len(str(limit)) or int(length) > limit
+        else:
+            unsized = not length and environ.get("wsgi.input_terminated")
+            too_large = unsized and not _read_unsized_body(environ, limit)
+        if too_large:
+            return _error_response(PayloadTooLarge(f"the body is larger than {limit} bytes"))
         return policy(environ, router)
 
     return execution_policy
@@ -39,7 +93,7 @@ def includeme(config):
     def wrap_execution_policy():
         registry = config.registry
         policy = registry.queryUtility(IExecutionPolicy, default=default_execution_policy)
-        registry.registerUtility(_limited(policy, limit), IExecutionPolicy)
+        registry.registerUtility(_guarded(policy, limit), IExecutionPolicy)
 
     # After pyramid_retry has set its policy (an action of its own, in an earlier phase).
     config.action(None, wrap_execution_policy, order=10)

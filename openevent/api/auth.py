@@ -13,7 +13,7 @@ from openevent.api.errors import (
     Unprocessable,
     ValidationFailed,
 )
-from openevent.api.fields import DateTime, Email, FieldContext, Invalid, String
+from openevent.api.fields import DateTime, Email, FieldContext, Invalid, String, check_text
 from openevent.api.openapi import describe
 from openevent.api.resources import Resource, register
 from openevent.db import utcnow
@@ -46,13 +46,10 @@ def register_user(request):
     attributes = dict(data.get("attributes", {}))
     password = attributes.pop("password", None)
     errors = []
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        errors.append(
-            Unprocessable(
-                f"password must be a string of {MIN_PASSWORD_LENGTH} or more characters",
-                pointer="/data/attributes/password",
-            )
-        )
+    try:
+        _check_password(password)
+    except Invalid as exc:
+        errors.append(Unprocessable(f"password {exc}", pointer="/data/attributes/password"))
     user = User()
     try:
         user_resource.apply(
@@ -70,6 +67,12 @@ def register_user(request):
     request.response.status_int = 201
     request.response.headers["Location"] = request.application_url + user_resource.link(user)
     return {"data": user_resource.serialize(user, FieldContext()), "jsonapi": JSONAPI}
+
+
+def _check_password(password) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"must be a string of {MIN_PASSWORD_LENGTH} or more characters")
+    check_text(password)
 
 
 def read_user(request):
@@ -90,6 +93,11 @@ def login(request):
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
         raise Unprocessable("email and password must be strings", pointer="/email")
+    for name, value in (("email", email), ("password", password)):
+        try:
+            check_text(value)
+        except Invalid as exc:
+            raise Unprocessable(f"{name} {exc}", pointer=f"/{name}") from None
     try:
         email = String(max_length=254).parse(email, FieldContext()).strip().lower()
     except Invalid:

@@ -9,6 +9,7 @@ from pyramid.authorization import Allow, Everyone
 from sqlalchemy.orm import selectinload
 
 from openevent.api.errors import Forbidden, NotFound, Unauthorized
+from openevent.api.fields import Invalid, parse_id
 from openevent.models import Event, EventState
 from openevent.security import ROLE_PERMISSIONS, Permission, user_principal
 
@@ -27,10 +28,13 @@ def event_is_public(event: Event) -> bool:
 
 
 def _id_from(request, key: str) -> int:
+    """The id in the URL's ``key`` part; one that is not an id, or too large to be one, names
+    nothing (404)."""
     raw = request.matchdict[key]
-    if not raw.isdigit():
-        raise NotFound(f"no resource with id {raw!r}")
-    return int(raw)
+    try:
+        return parse_id(raw)
+    except Invalid:
+        raise NotFound(f"no resource with id {raw!r}") from None
 
 
 def load_event(request, event_id: int) -> Event:

@@ -2,7 +2,13 @@
 
 import orjson
 
-from openevent.api.errors import BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
+from openevent.api.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 
 MEDIA_TYPE = "application/vnd.api+json"
 
@@ -42,7 +48,12 @@ def _media_type_parameters(header: str) -> dict[str, str]:
 
 
 def read_resource_object(request, expected_type: str, *, with_id: str | None = None) -> dict:
-    """The ``data`` resource object of a JSON:API request, checked for type (and id)."""
+    """The ``data`` resource object of a JSON:API request, checked for type and id.
+
+    With ``with_id`` the document updates that resource, and ``data.id`` must be that id.
+    Without, it creates one: the server makes ids, and JSON:API answers a client-generated id
+    with 403 Forbidden.
+    """
     document = read_json(request)
     if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
         raise BadRequest("the body must be a JSON:API document with a data object", pointer="/data")
@@ -52,8 +63,16 @@ def read_resource_object(request, expected_type: str, *, with_id: str | None = N
         raise BadRequest("data.type is required", pointer="/data/type")
     if data["type"] != expected_type:
         raise Conflict(f"data.type must be {expected_type!r} here", pointer="/data/type")
-    if with_id is not None and str(data.get("id")) != with_id:
-        raise Conflict(f"data.id must be {with_id!r}, the id in the URL", pointer="/data/id")
+    if with_id is None and "id" in data:
+        raise Forbidden(
+            "ids are chosen by the server: leave data.id out to create a resource",
+            pointer="/data/id",
+        )
+    if with_id is not None:
+        if not isinstance(data.get("id"), str):
+            raise BadRequest("data.id is required, as a string", pointer="/data/id")
+        if data["id"] != with_id:
+            raise Conflict(f"data.id must be {with_id!r}, the id in the URL", pointer="/data/id")
     for member in ("attributes", "relationships"):
         if not isinstance(data.get(member, {}), dict):
             raise BadRequest(f"data.{member} must be an object", pointer=f"/data/{member}")

@@ -56,9 +56,11 @@ def _read_changes(request) -> dict[str, bool]:
             raise BadRequest("each item of data must be a resource object", pointer=pointer)
         if item.get("type") != TYPE:
             raise Conflict(f"data items must be of type {TYPE!r}", pointer=f"{pointer}/type")
-        name = item.get("id")
-        enabled = (item.get("attributes") or {}).get("enabled")
-        if name not in known:
+        attributes = item.get("attributes", {})
+        if not isinstance(attributes, dict):
+            raise BadRequest("attributes must be an object", pointer=f"{pointer}/attributes")
+        name, enabled = item.get("id"), attributes.get("enabled")
+        if not isinstance(name, str) or name not in known:
             errors.append(
                 Unprocessable(f"no active plugin named {name!r}", pointer=f"{pointer}/id")
             )

@@ -5,7 +5,7 @@ from pyramid.httpexceptions import HTTPNoContent
 from sqlalchemy import and_, exists, or_, select
 
 from openevent import event_locks
-from openevent.api.contexts import EventContext, require
+from openevent.api.contexts import EventContext, _id_from, require
 from openevent.api.crud import TRASHED, created, get_one, trashed_condition, write_one
 from openevent.api.documents import read_resource_object
 from openevent.api.errors import JSONAPI, Conflict, Forbidden, NotFound, Unprocessable
@@ -228,9 +228,9 @@ def add_role(context, request):
 
 
 def _role_in(context, request) -> EventRole:
-    role_id = request.matchdict["role_id"]
+    role_id = _id_from(request, "role_id")
     for role in context.event.roles:
-        if str(role.id) == role_id:
+        if role.id == role_id:
             return role
     raise NotFound(f"no role {role_id} on this event")
 

@@ -8,10 +8,11 @@ document, so they cannot disagree.
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
 
 import nh3
 import pytz
@@ -21,6 +22,37 @@ from openevent.models.event import validate_timezone
 
 class Invalid(ValueError):
     """A value does not fit its field; the message says why, for the client."""
+
+
+# Every primary key is an INTEGER column: 32 bits on PostgreSQL, so no row has a larger id.
+MAX_ID = 2**31 - 1
+_ID = re.compile(r"0|[1-9][0-9]*")
+
+
+def parse_id(raw) -> int:
+    """An id as the API writes it: a string of ASCII digits, with no sign, space or leading
+    zero, of at most :data:`MAX_ID`. Anything else raises :class:`Invalid`.
+
+    ``str.isdigit()`` and ``int()`` are not enough: they take "²" or Arabic-Indic digits, and
+    ``int()`` also spaces, signs and underscores, so "٣" would name row 3.
+    """
+    if not isinstance(raw, str) or not _ID.fullmatch(raw):
+        raise Invalid('must be a string of digits, such as "42"')
+    if len(raw) > len(str(MAX_ID)) or int(raw) > MAX_ID:
+        raise Invalid(f"must be at most {MAX_ID}")
+    return int(raw)
+
+
+# C0 control characters but tab, line feed and carriage return. PostgreSQL refuses NUL in text
+# (SQLite would store it), and none of them belongs in the text of an event.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def check_text(value: str) -> str:
+    """``value``, unless it holds a control character (see above): then :class:`Invalid`."""
+    if _CONTROL_CHARACTERS.search(value):
+        raise Invalid("must not contain control characters such as NUL")
+    return value
 
 
 @dataclass(frozen=True)
@@ -94,7 +126,7 @@ class String(Field):
             raise Invalid(f"must be at most {self.max_length} characters")
         if len(value.strip()) < self.min_length:
             raise Invalid("must not be empty" if self.min_length == 1 else "is too short")
-        return value
+        return check_text(value)
 
     def schema(self):
         return {**super().schema(), "maxLength": self.max_length}
@@ -138,17 +170,24 @@ class Html(Text):
     ATTRIBUTES = {"a": {"href", "title"}}
 
     def parse_value(self, value, ctx):
-        value = super().parse_value(value, ctx)
-        return nh3.clean(
-            value,
+        cleaned = nh3.clean(
+            super().parse_value(value, ctx),
             tags=self.TAGS,
             attributes=self.ATTRIBUTES,
             url_schemes={"http", "https", "mailto"},
             link_rel="noopener noreferrer nofollow",
         )
+        # Sanitizing can make text longer (closing tags, escaped characters, rel attributes):
+        # the maximum holds for what is stored.
+        if len(cleaned) > self.max_length:
+            raise Invalid(
+                f"must be at most {self.max_length} characters once sanitized ({len(cleaned)} here)"
+            )
+        return cleaned
 
     def schema(self):
-        return {**super().schema(), "contentMediaType": "text/html"}
+        schema = {**super().schema(), "contentMediaType": "text/html"}
+        return _described(schema, "HTML, sanitized; maxLength holds for the sanitized text.")
 
 
 class Email(String):
@@ -168,7 +207,26 @@ class Email(String):
         return {**super().schema(), "format": "email"}
 
 
+# RFC 3986 (appendix A) for http and https URIs with a host: ``format: uri`` holds for any value
+# that matches. A pchar is what a path segment, the query and the fragment are made of.
+_PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+_HTTP_URL = re.compile(
+    rf"""
+    https?://
+    (?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{{2}})*@)?                # userinfo
+    (?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{{2}})+)  # host
+    (?::(?P<port>[0-9]{{0,5}}))?                                              # port
+    (?:/{_PCHAR}*)*                                                         # path
+    (?:\?(?:{_PCHAR}|[/?])*)?                                               # query
+    (?:\#(?:{_PCHAR}|[/?])*)?                                               # fragment
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
 class Url(String):
+    """An absolute http or https URL with a host, as RFC 3986 writes it (format ``uri``)."""
+
     def __init__(self, attr=None, **kw):
         kw.setdefault("max_length", 2048)
         kw.setdefault("filterable", False)
@@ -177,12 +235,28 @@ class Url(String):
 
     def parse_value(self, value, ctx):
         value = super().parse_value(value, ctx).strip()
-        if not value.startswith(("https://", "http://")):
-            raise Invalid("must be an http or https URL")
+        match = _HTTP_URL.fullmatch(value)
+        if (
+            match is None
+            or (match["ip6"] and not _is_ipv6(match["ip6"]))
+            or int(match["port"] or 0) > 65535
+        ):
+            raise Invalid(
+                "must be an http or https URL such as https://example.org/page, with spaces,"
+                " quotes, angle brackets and non-ASCII text written as %XX"
+            )
         return value
 
     def schema(self):
         return {**super().schema(), "format": "uri"}
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 class Color(String):
@@ -215,6 +289,7 @@ class Timezone(String):
 class Integer(Field):
     json_type = "integer"
     operators = ("eq", "in", "lt", "gt", "le", "ge")
+    _QUERY = re.compile(r"-?[0-9]+")
 
     def __init__(self, attr=None, *, minimum: int | None = None, **kw):
         super().__init__(attr, **kw)
@@ -230,10 +305,12 @@ class Integer(Field):
         return value
 
     def parse_query(self, raw, ctx):
-        try:
-            return self.parse_value(int(raw), ctx)
-        except ValueError:
-            raise Invalid("must be a whole number") from None
+        # ASCII digits only: int() would also take "٣", " 3 " and "3_000".
+        if not self._QUERY.fullmatch(raw):
+            raise Invalid("must be a whole number")
+        if len(raw.lstrip("-")) > 10:
+            raise Invalid("is too large")
+        return self.parse_value(int(raw), ctx)
 
     def schema(self):
         schema = super().schema()
@@ -246,25 +323,26 @@ class Money(Field):
     """A decimal amount with two places, sent and rendered as a string ("19.99")."""
 
     operators = ("eq", "in", "lt", "gt", "le", "ge")
+    # Ten digits before the point fit the Numeric(12, 2) column. ASCII digits only, no
+    # exponent, sign, NaN or Infinity: Decimal() would take all of them.
+    _PATTERN = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?")
+    _LIMIT = 10**10
 
     def parse_value(self, value, ctx):
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise Invalid('must be a decimal string such as "19.99"')
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            raise Invalid('must be a decimal string such as "19.99"') from None
-        if not amount.is_finite() or amount < 0:
-            raise Invalid("must be zero or more")
-        if amount != amount.quantize(Decimal("0.01")) or amount >= Decimal("1e10"):
-            raise Invalid("must have at most two decimal places and ten digits before them")
-        return amount.quantize(Decimal("0.01"))
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < self._LIMIT:
+            return Decimal(value).quantize(Decimal("0.01"))
+        if not isinstance(value, str) or not self._PATTERN.fullmatch(value):
+            raise Invalid(
+                "must be a decimal string of zero or more, with at most ten digits before the"
+                ' point and two after it, such as "19.99"'
+            )
+        return Decimal(value).quantize(Decimal("0.01"))
 
     def render(self, value, ctx):
         return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
 
     def schema(self):
-        return {**super().schema(), "pattern": r"^\d{1,10}(\.\d{1,2})?$"}
+        return {**super().schema(), "pattern": f"^{self._PATTERN.pattern}$"}
 
 
 class Boolean(Field):
@@ -302,11 +380,19 @@ class Choice(Field):
         return {**super().schema(), "enum": [member.value for member in self.enum_class]}
 
 
+# The instants the API accepts, in UTC: [EARLIEST, LATEST). Far enough from the ends of
+# Python's datetime (years 1 to 9999) that every accepted instant renders in every timezone, and
+# still does after the event's timezone changes; wide enough for any event.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 class DateTime(Field):
     """An instant. Input may carry any UTC offset, or none: then it is read in the event's
     timezone. Output is in the event's timezone with its offset."""
 
     operators = ("eq", "lt", "gt", "le", "ge")
+    RANGE = f"from {EARLIEST:%Y-%m-%dT%H:%M:%SZ} up to, not including, {LATEST:%Y-%m-%dT%H:%M:%SZ}"
 
     def parse_value(self, value, ctx):
         if not isinstance(value, str):
@@ -317,19 +403,36 @@ class DateTime(Field):
             raise Invalid(
                 "must be an ISO 8601 date and time, e.g. 2017-03-17T09:00:00+08:00"
             ) from None
-        if parsed.tzinfo is None:
-            return localize(parsed, ctx.tz)
-        return parsed
+        # A year outside the range is refused before any arithmetic on it, which could overflow.
+        if EARLIEST.year - 1 <= parsed.year <= LATEST.year:
+            if parsed.tzinfo is None:
+                parsed = localize(parsed, ctx.tz)
+            if EARLIEST <= parsed < LATEST:
+                return parsed
+        raise Invalid(f"must be an instant {self.RANGE}")
 
     def parse_query(self, raw, ctx):
         # A '+' in a query string arrives as a space unless the client encoded it.
         return self.parse_value(raw.replace(" ", "+"), ctx)
 
     def render(self, value, ctx):
-        return None if value is None else value.astimezone(ctx.tz).isoformat()
+        if value is None:
+            return None
+        try:
+            return value.astimezone(ctx.tz).isoformat()
+        except OverflowError:
+            # Only an instant stored before the range above was enforced can fall outside
+            # the years a timezone can show; it is shown in UTC rather than not at all.
+            return value.astimezone(UTC).isoformat()
 
     def schema(self):
-        return {**super().schema(), "format": "date-time"}
+        schema = {**super().schema(), "format": "date-time"}
+        return schema if self.read_only else _described(schema, f"An instant {self.RANGE}.")
+
+
+def _described(schema: dict, sentence: str) -> dict:
+    """``schema`` with ``sentence`` after the description the field was given, if any."""
+    return {**schema, "description": f"{schema.get('description', '')} {sentence}".lstrip()}
 
 
 def localize(naive: datetime, tz: tzinfo) -> datetime:

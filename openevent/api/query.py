@@ -14,11 +14,14 @@ from urllib.parse import urlencode
 from sqlalchemy import Select, func, select
 
 from openevent.api.errors import JSONAPI, BadRequest
-from openevent.api.fields import FieldContext, Invalid
+from openevent.api.fields import MAX_ID, FieldContext, Invalid, parse_id
 from openevent.api.resources import RESOURCES, Resource
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Comma-separated lists (filter[x][in], sort, fields, include) take at most this many items,
+# so that a short request cannot ask for a huge query.
+MAX_LIST_ITEMS = 100
 _FAMILY = re.compile(r"^(?P<family>[a-z]+)(?:\[(?P<name>[^\]]+)\])?(?:\[(?P<op>[a-z]+)\])?$")
 
 # A special filter turns the raw value into a SQL condition (or raises Invalid).
@@ -55,6 +58,8 @@ def parse_list_params(
 
 def _parse(request, resource, ctx, special_filters, allowed, *, collection) -> ListQuery:
     query = ListQuery()
+    if len(request.GET) > MAX_LIST_ITEMS:
+        raise BadRequest(f"a request takes at most {MAX_LIST_ITEMS} query parameters")
     for key, raw in request.GET.items():
         match = _FAMILY.match(key)
         family = match and match["family"]
@@ -76,21 +81,27 @@ def _parse(request, resource, ctx, special_filters, allowed, *, collection) -> L
         elif collection and family == "sort" and not match["name"]:
             query.order_by = _parse_sort(key, resource, raw)
         elif collection and family == "page" and match["name"] in ("number", "size"):
-            value = _positive_int(key, raw)
-            if match["name"] == "size" and value > MAX_PAGE_SIZE:
-                raise BadRequest(f"{key} must be at most {MAX_PAGE_SIZE}", parameter=key)
-            setattr(query, f"page_{match['name']}", value)
+            # A page number is at most as large as an id, so that any OFFSET fits 64 bits.
+            maximum = MAX_PAGE_SIZE if match["name"] == "size" else MAX_ID
+            setattr(query, f"page_{match['name']}", _page_parameter(key, raw, maximum))
         else:
             raise BadRequest(f"unknown query parameter {key!r}", parameter=key)
     return query
 
 
-def _parse_fieldset(key, type_, raw) -> set[str]:
+def _items(key, raw) -> list[str]:
+    """The items of a comma-separated list, at most :data:`MAX_LIST_ITEMS` of them."""
+    items = raw.split(",", MAX_LIST_ITEMS)
+    if len(items) > MAX_LIST_ITEMS:
+        raise BadRequest(f"{key} takes at most {MAX_LIST_ITEMS} values", parameter=key)
+    return items
 
+
+def _parse_fieldset(key, type_, raw) -> set[str]:
     target = RESOURCES.get(type_)
     if target is None:
         raise BadRequest(f"{key}: no resource type {type_!r}", parameter=key)
-    names = {name for name in raw.split(",") if name}
+    names = {name for name in _items(key, raw) if name}
     unknown = names - set(target.fields) - set(target.relationships)
     if unknown:
         raise BadRequest(f"{key}: {type_} has no field {sorted(unknown)[0]!r}", parameter=key)
@@ -98,7 +109,7 @@ def _parse_fieldset(key, type_, raw) -> set[str]:
 
 
 def _parse_include(key, resource, raw) -> list[str]:
-    paths = [path for path in raw.split(",") if path]
+    paths = [path for path in _items(key, raw) if path]
     for path in paths:
         if path not in resource.relationships:
             raise BadRequest(
@@ -109,7 +120,7 @@ def _parse_include(key, resource, raw) -> list[str]:
 
 def _parse_sort(key, resource, raw):
     order_by = []
-    for item in raw.split(","):
+    for item in _items(key, raw):
         name = item.removeprefix("-")
         spec = resource.fields.get(name)
         if spec is None or not spec.sortable:
@@ -129,7 +140,7 @@ def _filter(key, resource, ctx, name, op, raw):
     column = getattr(resource.model, spec.attr)
     try:
         if op == "in":
-            return column.in_([spec.parse_query(value, ctx) for value in raw.split(",")])
+            return column.in_([spec.parse_query(value, ctx) for value in _items(key, raw)])
         value = spec.parse_query(raw, ctx)
     except Invalid as exc:
         raise BadRequest(f"{key}: {exc}", parameter=key) from None
@@ -142,10 +153,14 @@ def _filter(key, resource, ctx, name, op, raw):
     }[op](value)
 
 
-def _positive_int(key, raw) -> int:
-    if not raw.isdigit() or int(raw) < 1:
-        raise BadRequest(f"{key} must be a whole number of 1 or more", parameter=key)
-    return int(raw)
+def _page_parameter(key, raw, maximum: int) -> int:
+    try:
+        value = parse_id(raw)
+    except Invalid:
+        value = 0  # refused below, with the same words
+    if not 1 <= value <= maximum:
+        raise BadRequest(f"{key} must be a whole number from 1 to {maximum}", parameter=key)
+    return value
 
 
 def render_list(request, resource: Resource, stmt: Select, query: ListQuery, *, team: bool):

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import selectinload
 
 from openevent.api.errors import Unprocessable, ValidationFailed
-from openevent.api.fields import Field, FieldContext, Invalid
+from openevent.api.fields import Field, FieldContext, Invalid, parse_id
 
 RESOURCES: dict[str, Resource] = {}
 _NO_KEY = object()
@@ -222,37 +222,47 @@ class Resource:
             rows = request.dbsession.scalars(select(target.model).where(target.model.id.in_(ids)))
             # Rows in the trash are as unknown as they are for a to-one link below.
             found = {row.id: row for row in rows if getattr(row, "deleted_at", None) is None}
-            missing = [str(i) for i in ids if i not in found]
+            missing = [i for i in ids if i not in found]
             if missing:
-                raise Invalid(f"names unknown {target.type} ids: {', '.join(missing)}")
+                raise unknown_ids(rel, missing)
             rows = [found[i] for i in dict.fromkeys(ids)]
         else:
             if linkage is None:
                 if rel.required:
                     raise Invalid("must not be null")
                 return None
-            row = request.dbsession.get(target.model, _identifier_id(linkage, target.type))
+            target_id = _identifier_id(linkage, target.type)
+            row = request.dbsession.get(target.model, target_id)
             if row is None or getattr(row, "deleted_at", None) is not None:
-                raise Invalid(f"names an unknown {target.type}")
+                raise unknown_ids(rel, [target_id])
             rows = [row]
         self.check_related(obj, rel, rows)
         return rows if rel.many else rows[0]
 
     def check_related(self, obj, rel: Relationship, rows: list) -> None:
-        """Related rows must belong to the same event as ``obj``."""
+        """Related rows must belong to the same event as ``obj``; raise :func:`unknown_ids`."""
         event_id = getattr(obj, "event_id", None) or getattr(
             getattr(obj, "event", None), "id", None
         )
         if rel.type == "event" or event_id is None:
             return
-        if any(getattr(row, "event_id", event_id) != event_id for row in rows):
-            raise Invalid(f"must name {rel.type}s of the same event")
+        foreign = [row.id for row in rows if getattr(row, "event_id", event_id) != event_id]
+        if foreign:
+            raise unknown_ids(rel, foreign)
+
+
+def unknown_ids(rel: Relationship, ids: list[int]) -> Invalid:
+    """The error for linked ids that cannot be linked. The same words whether a row does not
+    exist or belongs to another event, so that the answer tells nothing about other events."""
+    listed = ", ".join(str(i) for i in dict.fromkeys(ids))
+    return Invalid(f"names unknown {rel.type} ids: {listed}")
 
 
 def _identifier_id(item, expected_type: str) -> int:
+    """The id of a resource identifier object; JSON:API ids are strings ("3", never 3)."""
     if not isinstance(item, dict) or item.get("type") != expected_type:
         raise Invalid(f"must be a resource identifier of type {expected_type!r}")
     try:
-        return int(item["id"])
-    except (KeyError, TypeError, ValueError):
-        raise Invalid("has an id that is not a number") from None
+        return parse_id(item.get("id"))
+    except Invalid as exc:
+        raise Invalid(f"id {exc}") from None

@@ -1,0 +1,152 @@
+"""Field kinds on their own: ids, URLs, times and their range, control characters."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytz
+from jsonschema import FormatChecker
+
+from openevent.api.fields import (
+    EARLIEST,
+    LATEST,
+    MAX_ID,
+    DateTime,
+    FieldContext,
+    Html,
+    Invalid,
+    String,
+    Url,
+    parse_id,
+)
+
+
+@pytest.mark.parametrize("raw", ["0", "1", "42", str(MAX_ID)])
+def test_ids_are_ascii_digits(raw):
+    assert parse_id(raw) == int(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # Arabic-Indic three, superscript two, full-width three.
+        *["\u0663", "\u00b2", "\uff13"],
+        *["", "01", "+1", "-1", " 1", "1 ", "1_0", "1.0", "1e3", "1\n"],
+        *[str(MAX_ID + 1), str(2**64), "9" * 5000, 1, 1.0, True, None, ["1"]],
+    ],
+)
+def test_anything_else_is_not_an_id(raw):
+    with pytest.raises(Invalid):
+        parse_id(raw)
+
+
+CONFORMING_URLS = [
+    "https://example.org",
+    "http://example.org/",
+    "HTTPS://Example.org:8443/a/b;c=d?q=1&r=%20x#frag/ment?",
+    "https://user:pa%20ss@example.org/",
+    "https://[2001:db8::1]:443/",
+    "https://192.0.2.1/it's-(fine)!*",
+    "https://example.org/~user/@handle/:colon",
+    "https://xn--r8jz45g.jp/",
+]
+NOT_URLS = [
+    "https://example.org/a b",
+    'https://example.org/"quoted"',
+    "https://example.org/<script>",
+    "https://example.org/{x}",
+    "https://example.org/a|b",
+    "https://example.org/a\\b",
+    "https://example.org/^",
+    "https://example.org/`",
+    "https://例え.jp/",
+    "https://example.org/é",
+    "https://example.org/%zz",
+    "https://example.org/%",
+    "https://example.org/#a#b",
+    "https://example.org/[x]",
+    "https://a@b@example.org/",
+    "https://[:::::]/",
+    "https://[v1.x]/",
+    "https://example.org:99999/",
+    "https://example.org:port/",
+    "https://",
+    "https:///path",
+    "https://:443/",
+    "https://user@/",
+    "ftp://example.org/",
+    "javascript:alert(1)",
+    "//example.org/",
+    "example.org",
+]
+
+
+@pytest.mark.parametrize("url", CONFORMING_URLS)
+def test_http_urls_with_a_host_are_accepted_and_conform_to_format_uri(url):
+    assert Url().parse(url, FieldContext()) == url
+    assert FormatChecker().conforms(url, "uri")
+
+
+@pytest.mark.parametrize("url", NOT_URLS)
+def test_anything_else_is_not_a_url(url):
+    with pytest.raises(Invalid):
+        Url().parse(url, FieldContext())
+
+
+def test_urls_are_trimmed():
+    assert Url().parse("  https://example.org/ ", FieldContext()) == "https://example.org/"
+
+
+def test_the_edges_of_the_range_render_in_every_timezone_and_read_back():
+    field = DateTime()
+    for zone in pytz.all_timezones:
+        ctx = FieldContext(pytz.timezone(zone))
+        for instant in (EARLIEST, LATEST - timedelta(microseconds=1)):
+            shown = field.render(instant, ctx)
+            assert field.parse(shown, ctx) == instant, zone
+
+
+@pytest.mark.parametrize(
+    ("text", "zone"),
+    [
+        ((EARLIEST - timedelta(microseconds=1)).isoformat(), "UTC"),
+        (LATEST.isoformat(), "UTC"),
+        # Wall-clock times inside the years of the range, outside it in UTC.
+        ("1900-01-01T13:59:59", "Etc/GMT-14"),
+        ("2199-12-31T23:00:00", "Etc/GMT+12"),
+        # Offsets Python reads, at the ends of its years.
+        ("0001-01-01T00:00:00+23:59", "UTC"),
+        ("9999-12-31T23:59:59-23:59", "UTC"),
+    ],
+)
+def test_just_outside_the_range_is_refused_in_every_form(text, zone):
+    with pytest.raises(Invalid, match="from 1900-01-01T00:00:00Z"):
+        DateTime().parse(text, FieldContext(pytz.timezone(zone)))
+
+
+def test_the_range_is_in_the_schema():
+    assert "1900-01-01T00:00:00Z" in DateTime().schema()["description"]
+    assert "2200-01-01T00:00:00Z" in DateTime(description="When.").schema()["description"]
+    assert "description" not in DateTime(read_only=True).schema()
+
+
+@pytest.mark.parametrize("char", [chr(code) for code in range(32) if chr(code) not in "\t\n\r"])
+def test_c0_control_characters_are_refused_in_every_string_field(char):
+    for field in (String(), Html(), Url()):
+        with pytest.raises(Invalid, match="control characters"):
+            field.parse(f"https://example.org/{char}", FieldContext())
+
+
+def test_html_declares_and_holds_the_length_of_what_it_stores():
+    field = Html(max_length=20)
+    assert field.schema()["maxLength"] == 20
+    assert "sanitized text" in field.schema()["description"]
+    assert field.parse("<b>" + "x" * 13, FieldContext()) == "<b>" + "x" * 13 + "</b>"
+    with pytest.raises(Invalid, match="once sanitized"):
+        field.parse("<b>" + "x" * 14, FieldContext())
+
+
+def test_utc_rendering_is_the_fallback_only_for_unrepresentable_local_times():
+    field = DateTime()
+    ctx = FieldContext(pytz.timezone("America/New_York"))
+    assert field.render(datetime(1, 1, 1, 1, tzinfo=UTC), ctx) == "0001-01-01T01:00:00+00:00"
+    assert field.render(datetime(2030, 1, 1, tzinfo=UTC), ctx) == "2029-12-31T19:00:00-05:00"
