@@ -56,7 +56,7 @@ session_resource = register(
         fields={
             "title": String(required=True, min_length=1),
             "subtitle": String(),
-            "short-abstract": Html(),
+            "short-abstract": Html(max_length=10_000),
             "long-abstract": Html(),
             # Stored when an abstract is written (see openevent.previews), not computed per read.
             "abstract-preview": String(

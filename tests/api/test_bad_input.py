@@ -527,6 +527,16 @@ def test_nested_markup_that_grows_past_the_maximum_is_422(testapp, event, header
     # Unclosed elements are closed by the sanitizer: the stored text would be longer.
     text = "<b><i>" * 8_000 + "x"
     assert len(text) < 100_000
-    body = in_event(event, "session", **{"title": "Talk", "short-abstract": text * 2})
+    body = in_event(event, "session", **{"title": "Talk", "long-abstract": text * 2})
     response = testapp.post_json("/v1/sessions", body, headers=headers, status=422)
+    error_of(response, 422, pointer="/data/attributes/long-abstract")
+
+
+def test_a_short_abstract_is_short(testapp, dbsession, event, headers):
+    # The real Open Event samples' longest short abstract has 5,702 characters.
+    ok = in_event(event, "session", **{"title": "Talk", "short-abstract": "<p>" + "x" * 9_990})
+    testapp.post_json("/v1/sessions", ok, headers=headers, status=201)
+    too_long = in_event(event, "session", **{"title": "Talk", "short-abstract": "x" * 10_001})
+    response = testapp.post_json("/v1/sessions", too_long, headers=headers, status=422)
     error_of(response, 422, pointer="/data/attributes/short-abstract")
+    assert count(dbsession, Session) == 1
