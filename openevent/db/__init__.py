@@ -3,12 +3,12 @@
 from openevent.db.meta import Base
 from openevent.db.session import (
     READ_ONLY_METHODS,
-    for_writes,
     get_engine,
     get_session_factory,
     get_tm_session,
     transaction_scope,
 )
+from openevent.db.sqlite import for_writes
 from openevent.db.types import NaiveDatetimeError, UTCDateTime, utcnow
 
 __all__ = [

@@ -71,7 +71,7 @@ class JobBookkeeping(Middleware):
         self.processed = next(self._counter)
         if exception is None or not message.failed:
             return
-        with transaction_scope(self.registry) as dbsession:
+        with transaction_scope(self.registry, ahead=True) as dbsession:
             dbsession.add(
                 _failure(
                     message,
@@ -122,7 +122,7 @@ class DeliveryCounter(Middleware):
             "max_retries",
             actor.options.get("max_retries", self.max_retries) if actor else self.max_retries,
         )
-        with transaction_scope(self.registry) as dbsession:
+        with transaction_scope(self.registry, ahead=True) as dbsession:
             deliveries = dbsession.scalar(_count_delivery(dbsession, message.message_id))
             if max_retries is None or deliveries <= max_retries + 1:
                 return
@@ -220,7 +220,8 @@ def _runner(registry, job: Job):
         message = CurrentMessage.get_current_message()
         plugin = message.options.get(PLUGIN_OPTION)
         event_id = message.options.get(EVENT_OPTION)
-        with transaction_scope(registry) as dbsession:
+        # Ahead of requests for SQLite's write lock: a job finishes a commit already made.
+        with transaction_scope(registry, ahead=True) as dbsession:
             dbsession.info["actor_id"] = None  # jobs act as the system
             if plugin is not None and not is_enabled_for_event(dbsession, plugin, event_id):
                 log.info(

@@ -1,14 +1,15 @@
 """The embedded default under concurrency: writers on a SQLite file never fail with "database is
 locked", readers run beside them, and a plugin's job lands within a second of the commit.
 
-These tests build an app of their own on a database of their own (a SQLite file, or a
-PostgreSQL database with OPENEVENT_TEST_DATABASE_URL), with real commits from several
+These tests build an app of their own on a SQLite file of their own (also when the suite runs
+on PostgreSQL: they are about the embedded default), with real commits from several
 connections: the per-test rolled-back connection of the other tests would hide the locking.
 """
 
 import json
 import logging
 import re
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +20,11 @@ from alembic import command
 from sqlalchemy import func, select
 from webob import Request
 
+from openevent.cli import main
 from openevent.config import configure
-from openevent.db import transaction_scope
+from openevent.db import for_writes, get_engine, sqlite, transaction_scope
 from openevent.db.migrations import alembic_config
+from openevent.db.sqlite import WriterQueue
 from openevent.jobs import IN_PROCESS_WORKER_KEY
 from openevent.models import (
     Event,
@@ -30,6 +33,7 @@ from openevent.models import (
     JobDelivery,
     JobFailure,
     Microlocation,
+    Session,
     Track,
 )
 from openevent.security import issue_token
@@ -48,13 +52,18 @@ THREADS = 8
 
 
 @pytest.fixture
-def own_app(app_settings, empty_database_url):
-    """``own_app(**settings)``: an app migrated on a database of the test's own; its in-process
-    worker (if any) is stopped and its engine disposed at the end."""
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'openevent.sqlite'}"
+
+
+@pytest.fixture
+def own_app(app_settings, sqlite_url):
+    """``own_app(**settings)``: an app migrated on a SQLite file of the test's own; its
+    in-process worker (if any) is stopped and its engine disposed at the end."""
     configs = []
 
     def build(**settings):
-        config = configure({**app_settings, "sqlalchemy.url": empty_database_url, **settings})
+        config = configure({**app_settings, "sqlalchemy.url": sqlite_url, **settings})
         with config.registry["dbengine"].begin() as connection:
             command.upgrade(alembic_config(config.get_settings(), connection=connection), "heads")
         configs.append(config)
@@ -112,6 +121,111 @@ def test_concurrent_transactions_that_read_then_write_all_commit(own_app):
 
     with transaction_scope(registry) as dbsession:
         assert dbsession.scalar(select(func.count(Event.id))) == THREADS * rounds
+
+
+def test_writers_of_one_process_take_turns_in_the_order_they_came(sqlite_url):
+    """SQLite's own wait is a loop of sleeps that lets a newcomer overtake a writer that has
+    waited longer; the process's writers queue instead."""
+    engine = get_engine({"sqlalchemy.url": sqlite_url})
+    writers = for_writes(engine)
+    with writers.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE turns (writer INTEGER)")
+    holding = threading.Event()
+
+    def hold():
+        with writers.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO turns VALUES (-1)")
+            holding.set()
+            time.sleep(0.6)
+
+    def write(number):
+        with writers.begin() as connection:
+            connection.exec_driver_sql(f"INSERT INTO turns VALUES ({number})")
+
+    threads = [threading.Thread(target=hold)]
+    threads[0].start()
+    assert holding.wait(10)
+    for number in range(6):
+        threads.append(threading.Thread(target=write, args=(number,)))
+        threads[-1].start()
+        time.sleep(0.015)  # the next one comes later: waiting phases spread over 90 ms
+    for thread in threads:
+        thread.join()
+    with engine.connect() as connection:
+        turns = connection.exec_driver_sql("SELECT writer FROM turns ORDER BY rowid").scalars()
+        assert list(turns) == [-1, 0, 1, 2, 3, 4, 5]
+    engine.dispose()
+
+
+def test_the_writer_queue_gives_up_after_the_timeout():
+    queue = WriterQueue()
+    assert queue.acquire(timeout=1)
+    started = time.monotonic()
+    assert not queue.acquire(timeout=0.05)
+    assert 0.05 <= time.monotonic() - started < 1
+    queue.release()
+    assert queue.acquire(timeout=0)  # the one that gave up is not waiting any more
+    queue.release()
+
+
+def test_a_writer_kept_waiting_too_long_gets_a_503_and_changes_nothing(own_app, monkeypatch):
+    """Past the busy timeout "database is locked" still reaches requests: they are replayed
+    (pyramid_retry), then answered 503 with Retry-After."""
+    monkeypatch.setattr(sqlite, "BUSY_TIMEOUT_MS", 100)
+    app = own_app().make_wsgi_app()
+    event_id, headers = _owner_and_event(app.registry)
+    holding, done = threading.Event(), threading.Event()
+
+    def hold():  # another writer of the process, holding the lock for too long
+        with transaction_scope(app.registry) as dbsession:
+            make_speaker(dbsession, dbsession.get(Event, event_id))
+            holding.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        response = _create_session(app, headers, event_id, "Too late")
+    finally:
+        done.set()
+        thread.join()
+    assert response.status_int == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["errors"][0]["code"] == "busy"
+    with transaction_scope(app.registry) as dbsession:
+        assert dbsession.scalar(select(func.count(Session.id))) == 0
+
+
+def test_a_migration_waits_for_a_running_writer(tmp_path, sqlite_url, monkeypatch):
+    """``openevent db upgrade`` reads the revision, then writes: beside a running server it
+    waits for the write lock instead of failing half-way."""
+    monkeypatch.delenv("OPENEVENT_DATABASE_URL", raising=False)
+    ini = tmp_path / "site.ini"
+    ini.write_text(
+        f"[app:main]\nuse = egg:openevent\nsqlalchemy.url = {sqlite_url}\n"
+        "openevent.secret = a-test-secret-of-enough-length\nopenevent.storage = memory\n"
+    )
+    assert main(["db", "upgrade", str(ini), "46fd0493b667"]) == 0  # the initial schema
+    holding = threading.Event()
+
+    def hold():  # the server, in a write transaction while the upgrade starts
+        connection = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("INSERT INTO event_types (name, slug) VALUES ('Expo', 'expo')")
+        holding.set()
+        time.sleep(0.3)
+        connection.execute("COMMIT")
+        connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        assert main(["db", "upgrade", str(ini)]) == 0
+    finally:
+        thread.join()
+    assert main(["db", "check", str(ini)]) == 0
 
 
 def _create_session(app, headers, event_id, title):
