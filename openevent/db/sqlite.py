@@ -110,7 +110,7 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            _pass_turn(connection.info)
+            _on_end(connection)
             raise
 
     def _pass_turn(info) -> None:
@@ -122,18 +122,22 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _on_end(connection: Connection):
-        _pass_turn(connection.info)
+        if not connection.invalidated:  # else it has no connection: see _on_invalidate
+            _pass_turn(connection.info)
 
+    # A connection given back without ending its transaction (garbage collected), or dropped
+    # (invalidated): the pool rolls it back or closes it without the events above.
     @event.listens_for(engine.pool, "reset")
     def _on_reset(dbapi_connection, connection_record, reset_state):
-        # A connection given back without ending its transaction (garbage collected): the pool
-        # rolls it back without the events above.
+        if connection_record is not None:
+            _pass_turn(connection_record.info)
+
+    @event.listens_for(engine.pool, "invalidate")
+    def _on_invalidate(dbapi_connection, connection_record, exception):
         _pass_turn(connection_record.info)
 
 
-def for_writes(
-    bind: Engine | Connection | None, ahead: bool = False
-) -> Engine | Connection | None:
+def for_writes(bind: Engine | Connection | None, ahead: bool = False) -> Engine | Connection | None:
     """``bind`` for a transaction that may write: on a SQLite engine, the same engine (same
     pool) with transactions that begin ``BEGIN IMMEDIATE`` in the process's writer queue;
     anything else unchanged (a connection already in a transaction, as in the tests, keeps the

@@ -6,6 +6,7 @@ on PostgreSQL: they are about the embedded default), with real commits from seve
 connections: the per-test rolled-back connection of the other tests would hide the locking.
 """
 
+import gc
 import json
 import logging
 import re
@@ -166,6 +167,40 @@ def test_the_writer_queue_gives_up_after_the_timeout():
     queue.release()
     assert queue.acquire(timeout=0)  # the one that gave up is not waiting any more
     queue.release()
+
+
+@pytest.fixture
+def writers(sqlite_url, monkeypatch):
+    """Writing connections of a SQLite engine of the test's own, with a table ``t``; a writer
+    kept waiting gives up after half a second."""
+    monkeypatch.setattr(sqlite, "BUSY_TIMEOUT_MS", 500)
+    engine = get_engine({"sqlalchemy.url": sqlite_url})
+    with for_writes(engine).begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    yield for_writes(engine)
+    engine.dispose()
+
+
+def _write(writers, value):
+    with writers.begin() as connection:
+        connection.exec_driver_sql(f"INSERT INTO t VALUES ({value})")
+
+
+def test_a_connection_dropped_in_a_write_transaction_passes_the_turn_on(writers):
+    forgotten = writers.connect()  # never closed: the garbage collector gives it back
+    forgotten.begin()
+    forgotten.exec_driver_sql("INSERT INTO t VALUES (1)")
+    del forgotten
+    gc.collect()
+    _write(writers, 2)
+
+    broken = writers.connect()
+    transaction = broken.begin()
+    broken.exec_driver_sql("INSERT INTO t VALUES (3)")
+    broken.invalidate()  # as after a lost connection
+    _write(writers, 4)
+    transaction.rollback()
+    broken.close()
 
 
 def test_a_writer_kept_waiting_too_long_gets_a_503_and_changes_nothing(own_app, monkeypatch):
