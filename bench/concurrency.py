@@ -11,13 +11,16 @@ scratch database (a SQLite file under that folder; with OPENEVENT_TEST_DATABASE_
 migrates it with ``openevent db upgrade``, and serves it with ``pserve`` in a subprocess on
 127.0.0.1. The versions plugin is active, so every committed write runs a job that writes too.
 
-Each client registers and logs in, creates an event, then until the time is up sends requests
-one after another: writes (create or patch a session, speaker or ticket, patch the event) with
-probability --write-share, reads otherwise (list sessions, speakers or tickets, read the event,
-a session or the event's version counters). The report, per database: requests, statuses (503s
-and any other 5xx), p50/p99 latency of reads and writes, job attempts that failed on locking
-("database is locked" in the server's log, ``job_failures`` rows, messages delivered more than
-once) and how long after the last write the version counters caught up with every write.
+Each client registers, logs in and creates an event (asking again while the server answers
+503), then, once all have, until the time is up sends requests one after another: writes
+(create or patch a session, speaker or ticket, patch the event) with probability --write-share,
+reads otherwise (list sessions, speakers or tickets, read the event, a session or the event's
+version counters). The report, per database: requests, statuses (503s and any other 5xx, set-up
+included), p50/p99 latency of reads and writes, job attempts that failed on the lock ("database
+is locked" in the server's log, ``job_failures`` rows, messages delivered more than once), how
+far the version counters a client read lagged behind its own committed writes (the age of the
+oldest write not yet counted), and how long after the last write they had caught up with
+every write.
 
 Traffic goes to 127.0.0.1 only; the run is bounded by --seconds and --max-requests.
 """
@@ -94,29 +97,36 @@ class Client:
         return response.status, json.loads(payload) if payload else None
 
     def sign_up(self):
+        """Account, token and event, each asked again (as a client would) while the server
+        answers 503 with Retry-After."""
         email = f"client{self.number}-{secrets.token_hex(4)}@example.org"
         password = secrets.token_urlsafe(12)
         user = {"data": {"type": "user", "attributes": {"email": email, "password": password}}}
-        self.request("setup", "POST", "/v1/users", user)
-        status, body = self.request(
-            "setup", "POST", "/v1/auth/login", {"email": email, "password": password}
-        )
-        if status != 200:
-            raise RuntimeError(f"client {self.number} could not log in: {status} {body}")
-        self.headers["Authorization"] = f"Bearer {body['access_token']}"
+        self._set_up("POST", "/v1/users", user, 201)
+        credentials = {"email": email, "password": password}
+        token = self._set_up("POST", "/v1/auth/login", credentials, 200)["access_token"]
+        self.headers["Authorization"] = f"Bearer {token}"
         event = {
             "name": f"Bench event {self.number}",
             "timezone": "Asia/Singapore",
             "starts-at": "2030-03-17T09:00:00",
             "ends-at": "2030-03-19T18:00:00",
         }
-        status, body = self.request(
-            "setup", "POST", "/v1/events", {"data": {"type": "event", "attributes": event}}
+        body = self._set_up(
+            "POST", "/v1/events", {"data": {"type": "event", "attributes": event}}, 201
         )
-        if status != 201:
-            raise RuntimeError(f"client {self.number} could not create its event: {status}")
         self.event_id = body["data"]["id"]
         self._committed("event")
+
+    def _set_up(self, method, path, body, expected, attempts=30):
+        for _ in range(attempts):
+            status, document = self.request("setup", method, path, body)
+            if status == expected:
+                return document
+            if status != 503:
+                break
+            time.sleep(0.5)
+        raise RuntimeError(f"client {self.number}: {method} {path} answered {status} {document}")
 
     def write(self):
         action = self.rng.choice(WRITES)
