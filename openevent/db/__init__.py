@@ -8,11 +8,12 @@ from openevent.db.session import (
     get_tm_session,
     transaction_scope,
 )
-from openevent.db.sqlite import for_writes
+from openevent.db.sqlite import Lane, for_writes
 from openevent.db.types import NaiveDatetimeError, UTCDateTime, utcnow
 
 __all__ = [
     "Base",
+    "Lane",
     "NaiveDatetimeError",
     "UTCDateTime",
     "for_writes",

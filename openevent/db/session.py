@@ -14,7 +14,7 @@ from sqlalchemy import Engine, engine_from_config
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from openevent.db.sqlite import configure_sqlite, for_writes
+from openevent.db.sqlite import Lane, configure_sqlite, for_writes
 
 # Requests with these methods only read: their transactions stay deferred on SQLite.
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -55,20 +55,19 @@ def get_tm_session(
     request=None,
     *,
     writes: bool = True,
-    ahead: bool = False,
+    lane: Lane = Lane.NEW,
 ) -> Session:
     """A session joined to ``transaction_manager``: committed or aborted with it, never by hand.
 
     ``request`` (if any) and ``transaction_manager`` are kept in ``session.info``, so listeners
     can tell who acts and code given only the session (such as ``enqueue``) can hook into its
     transaction. ``writes=False`` promises that the transaction only reads: on SQLite it then
-    begins deferred and runs beside the writer instead of queueing for the write lock;
-    ``ahead=True`` puts a writing one ahead of the others in the queue (see
-    :func:`openevent.db.sqlite.for_writes`).
+    begins deferred and runs beside the writer instead of queueing for the write lock; a
+    writing one queues in ``lane`` (see :class:`openevent.db.sqlite.Lane`).
     """
     bind = session_factory.kw.get("bind")
     dbsession = session_factory(
-        bind=for_writes(bind, ahead) if writes else bind,
+        bind=for_writes(bind, lane) if writes else bind,
         info={"request": request, "transaction_manager": transaction_manager},
     )
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
@@ -76,16 +75,16 @@ def get_tm_session(
 
 
 @contextmanager
-def transaction_scope(registry, *, ahead: bool = False) -> Iterator[Session]:
+def transaction_scope(registry, *, lane: Lane = Lane.NEW) -> Iterator[Session]:
     """A session in its own transaction, for scripts and jobs: commits on success, aborts on error.
 
     The transaction may write: on SQLite it holds the write lock from its first statement to
     its end, so keep it short (do slow work, such as rendering a file, before or after it).
-    ``ahead=True`` (for the worker's transactions) waits for that lock ahead of requests.
+    Work that follows a commit already made names its ``lane``, to wait ahead of new work.
 
     ``registry`` is the application's registry (from ``configure()`` or ``bootstrap()``), so the
     session comes from the same factory, and follows the same rules, as a request's.
     """
     manager = transaction.TransactionManager(explicit=True)
     with manager:
-        yield get_tm_session(registry["dbsession_factory"], manager, ahead=ahead)
+        yield get_tm_session(registry["dbsession_factory"], manager, lane=lane)

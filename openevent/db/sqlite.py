@@ -9,16 +9,18 @@ never help. So a transaction that may write (see :func:`for_writes`) begins with
 connection holds it, waits for it. Read-only transactions (GET requests) keep a deferred
 ``BEGIN`` and read a snapshot beside the writer.
 
-Writers of one process (the web threads, the in-process worker) wait in a first-come,
-first-served queue before asking SQLite: SQLite's own wait is a loop of sleeps that, under a
-steady stream of writers, lets newcomers overtake a writer that has waited longest, past any
-timeout. Jobs wait in a lane ahead of the requests (see :func:`for_writes`). Writers in other
-processes (``openevent`` commands, a second server on the same file) still meet at SQLite's
-lock, waiting up to :data:`BUSY_TIMEOUT_MS` there.
+Writers of one process (the web threads, the in-process worker) wait their turn in a queue
+before asking SQLite: SQLite's own wait is a loop of sleeps (up to 100 ms) that, under a steady
+stream of writers, lets newcomers overtake the writer that has waited longest, past any
+timeout. The queue is first come, first served, with the work that follows a commit already
+made (jobs, then the outbox after a request's commit) before new requests: see :class:`Lane`.
+Writers in other processes (``openevent`` commands, a second server on the same file) still
+meet at SQLite's lock, waiting up to :data:`BUSY_TIMEOUT_MS` there.
 """
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 import threading
 from collections import deque
@@ -34,22 +36,37 @@ from sqlalchemy.exc import OperationalError
 # than as requests hanging without end.
 BUSY_TIMEOUT_MS = 10_000
 # The execution option that makes a transaction begin with BEGIN IMMEDIATE (see for_writes):
-# its value is the lane it waits in, AHEAD or QUEUE.
+# its value is the Lane it waits in.
 _WRITES = "openevent_sqlite_writes"
-AHEAD, QUEUE = "ahead", "queue"
 # Key in a pooled connection's ``info``: this connection is the writer whose turn it is.
 _HAS_TURN = "openevent.sqlite_has_turn"
 
 
+class Lane(enum.IntEnum):
+    """Where a writer of the process waits for SQLite's write lock: the turn goes to the
+    longest waiting writer of the first lane that has one.
+
+    Work that follows a commit already made goes before new work, so it keeps up: in one fair
+    queue a request would wait its turn again for each of its follow-ups, and the one worker
+    thread of the in-process worker would fall behind the many request threads for as long as
+    they keep coming. Each lane's work comes from commits made in the lanes after it, so those
+    are never starved.
+    """
+
+    JOB = 0  # a worker's: running a job, counting or recording its deliveries, the relay
+    FOLLOW_UP = 1  # after a request's commit: enqueueing its changes' jobs, marking them sent
+    NEW = 2  # a request, a script, a migration
+
+
 class WriterQueue:
-    """A lock handed to its waiters in the order they came, those waiting ``ahead`` first."""
+    """A lock handed to its waiters lane by lane (see :class:`Lane`), in the order they came."""
 
     def __init__(self):
         self._mutex = threading.Lock()
-        self._lanes: tuple[deque[threading.Lock], deque[threading.Lock]] = (deque(), deque())
+        self._lanes: tuple[deque[threading.Lock], ...] = tuple(deque() for _ in Lane)
         self._taken = False
 
-    def acquire(self, timeout: float, ahead: bool = False) -> bool:
+    def acquire(self, timeout: float, lane: Lane = Lane.NEW) -> bool:
         """Wait up to ``timeout`` seconds for the turn; False if it did not come."""
         with self._mutex:
             if not self._taken:
@@ -57,22 +74,22 @@ class WriterQueue:
                 return True
             turn = threading.Lock()
             turn.acquire()
-            lane = self._lanes[0 if ahead else 1]
-            lane.append(turn)
+            waiting = self._lanes[lane]
+            waiting.append(turn)
         if turn.acquire(timeout=timeout):
             return True
         with self._mutex:
-            if turn in lane:
-                lane.remove(turn)
+            if turn in waiting:
+                waiting.remove(turn)
                 return False
         return True  # handed over between the timeout and the mutex: the turn is ours
 
     def release(self) -> None:
-        """Hand the turn to the longest waiting writer (of the lane ahead first), or free it."""
+        """Hand the turn to the next writer, or free it."""
         with self._mutex:
-            for lane in self._lanes:
-                if lane:
-                    lane.popleft().release()
+            for waiting in self._lanes:
+                if waiting:
+                    waiting.popleft().release()
                     return
             self._taken = False
 
@@ -102,7 +119,7 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
         if lane is None:
             connection.exec_driver_sql("BEGIN")
             return
-        if not queue.acquire(timeout=BUSY_TIMEOUT_MS / 1000, ahead=lane == AHEAD):
+        if not queue.acquire(timeout=BUSY_TIMEOUT_MS / 1000, lane=Lane(lane)):
             raise OperationalError(
                 "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
             )
@@ -137,17 +154,13 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
         _pass_turn(connection_record.info)
 
 
-def for_writes(bind: Engine | Connection | None, ahead: bool = False) -> Engine | Connection | None:
+def for_writes(
+    bind: Engine | Connection | None, lane: Lane = Lane.NEW
+) -> Engine | Connection | None:
     """``bind`` for a transaction that may write: on a SQLite engine, the same engine (same
-    pool) with transactions that begin ``BEGIN IMMEDIATE`` in the process's writer queue;
-    anything else unchanged (a connection already in a transaction, as in the tests, keeps the
-    way it began).
-
-    ``ahead`` lets the transaction take its turn before the writers waiting without it: for
-    jobs, which finish the work of commits already made. With one worker thread against many
-    request threads, a fair queue would let the jobs fall behind for as long as the requests
-    keep coming.
-    """
+    pool) with transactions that begin ``BEGIN IMMEDIATE`` after waiting in ``lane`` of the
+    process's writer queue; anything else unchanged (a connection already in a transaction, as
+    in the tests, keeps the way it began)."""
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
-        return bind.execution_options(**{_WRITES: AHEAD if ahead else QUEUE})
+        return bind.execution_options(**{_WRITES: int(lane)})
     return bind

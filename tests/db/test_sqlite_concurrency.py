@@ -23,7 +23,7 @@ from webob import Request
 
 from openevent.cli import main
 from openevent.config import configure
-from openevent.db import for_writes, get_engine, sqlite, transaction_scope
+from openevent.db import Lane, for_writes, get_engine, sqlite, transaction_scope
 from openevent.db.migrations import alembic_config
 from openevent.db.sqlite import WriterQueue
 from openevent.jobs import IN_PROCESS_WORKER_KEY
@@ -126,35 +126,37 @@ def test_concurrent_transactions_that_read_then_write_all_commit(own_app):
 
 def test_writers_of_one_process_take_turns_in_the_order_they_came(sqlite_url):
     """SQLite's own wait is a loop of sleeps that lets a newcomer overtake a writer that has
-    waited longer; the process's writers queue instead."""
+    waited longer; the process's writers queue instead, work that follows a commit (jobs, then
+    the outbox) before new work."""
     engine = get_engine({"sqlalchemy.url": sqlite_url})
-    writers = for_writes(engine)
-    with writers.begin() as connection:
-        connection.exec_driver_sql("CREATE TABLE turns (writer INTEGER)")
+    with for_writes(engine).begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE turns (writer TEXT)")
     holding = threading.Event()
 
     def hold():
-        with writers.begin() as connection:
-            connection.exec_driver_sql("INSERT INTO turns VALUES (-1)")
+        with for_writes(engine).begin() as connection:
+            connection.exec_driver_sql("INSERT INTO turns VALUES ('holder')")
             holding.set()
             time.sleep(0.6)
 
-    def write(number):
-        with writers.begin() as connection:
-            connection.exec_driver_sql(f"INSERT INTO turns VALUES ({number})")
+    def write(name, lane):
+        with for_writes(engine, lane).begin() as connection:
+            connection.exec_driver_sql(f"INSERT INTO turns VALUES ('{name}')")
 
+    writers = [(f"new {n}", Lane.NEW) for n in range(6)]
+    writers += [("follow-up", Lane.FOLLOW_UP), ("job", Lane.JOB)]  # come last
     threads = [threading.Thread(target=hold)]
     threads[0].start()
     assert holding.wait(10)
-    for number in range(6):
-        threads.append(threading.Thread(target=write, args=(number,)))
+    for name, lane in writers:
+        threads.append(threading.Thread(target=write, args=(name, lane)))
         threads[-1].start()
-        time.sleep(0.015)  # the next one comes later: waiting phases spread over 90 ms
+        time.sleep(0.015)  # the next one comes later: waiting phases spread over 120 ms
     for thread in threads:
         thread.join()
     with engine.connect() as connection:
         turns = connection.exec_driver_sql("SELECT writer FROM turns ORDER BY rowid").scalars()
-        assert list(turns) == [-1, 0, 1, 2, 3, 4, 5]
+        assert list(turns) == ["holder", "job", "follow-up", *(f"new {n}" for n in range(6))]
     engine.dispose()
 
 
