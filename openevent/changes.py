@@ -40,7 +40,7 @@ from sqlalchemy import event, inspect, select
 from zope.interface import providedBy
 
 from openevent import plugins
-from openevent.db.session import transaction_scope
+from openevent.db.session import Lane, transaction_scope
 from openevent.models import (
     Event,
     EventRole,
@@ -115,7 +115,7 @@ class ChangesCommitted:
 def _enqueue(registry, job, args, kwargs, event_id):
     from openevent.jobs import enqueue  # the jobs package builds on this module
 
-    with transaction_scope(registry) as dbsession:
+    with transaction_scope(registry, lane=Lane.FOLLOW_UP) as dbsession:
         return enqueue(dbsession, job, *args, event_id=event_id, **kwargs)
 
 

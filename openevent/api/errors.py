@@ -137,7 +137,8 @@ class ServiceUnavailable(APIError):
 
 
 def _database_busy(exc) -> bool:
-    """SQLite's "database is locked": another connection held the write lock too long."""
+    """SQLite's "database is locked": the request waited for the write lock longer than the busy
+    timeout (another writer held it too long; see :mod:`openevent.db.sqlite`)."""
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 

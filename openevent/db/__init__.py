@@ -1,13 +1,22 @@
 """Database wiring: engine, session factory and ``request.dbsession`` under pyramid_tm."""
 
 from openevent.db.meta import Base
-from openevent.db.session import get_engine, get_session_factory, get_tm_session, transaction_scope
+from openevent.db.session import (
+    READ_ONLY_METHODS,
+    get_engine,
+    get_session_factory,
+    get_tm_session,
+    transaction_scope,
+)
+from openevent.db.sqlite import Lane, for_writes
 from openevent.db.types import NaiveDatetimeError, UTCDateTime, utcnow
 
 __all__ = [
     "Base",
+    "Lane",
     "NaiveDatetimeError",
     "UTCDateTime",
+    "for_writes",
     "get_engine",
     "get_session_factory",
     "get_tm_session",
@@ -17,7 +26,10 @@ __all__ = [
 
 
 def _dbsession(request):
-    return get_tm_session(request.registry["dbsession_factory"], request.tm, request)
+    # GET requests only read (tests/db/test_sqlite_concurrency.py checks every GET route): on
+    # SQLite they read beside the writer; every other method may write and queues for the lock.
+    writes = request.method not in READ_ONLY_METHODS
+    return get_tm_session(request.registry["dbsession_factory"], request.tm, request, writes=writes)
 
 
 def includeme(config):

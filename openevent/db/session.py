@@ -1,4 +1,8 @@
-"""Engines and transactional sessions, for requests and for code outside requests."""
+"""Engines and transactional sessions, for requests and for code outside requests.
+
+Sessions that may write begin, on SQLite, by taking the write lock (see
+:mod:`openevent.db.sqlite`); GET requests promise to only read and run beside the writer.
+"""
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -6,9 +10,14 @@ from typing import Any
 
 import transaction
 import zope.sqlalchemy
-from sqlalchemy import Engine, engine_from_config, event
+from sqlalchemy import Engine, engine_from_config
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from openevent.db.sqlite import Lane, configure_sqlite, for_writes
+
+# Requests with these methods only read: their transactions stay deferred on SQLite.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def database_url(url: str) -> URL:
@@ -30,30 +39,8 @@ def get_engine(settings: Mapping[str, Any]) -> Engine:
         options["pool_size"] = settings["openevent.db.pool_size"]
     engine = engine_from_config(settings, prefix="sqlalchemy.", **options)
     if url.get_backend_name() == "sqlite":
-        _configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
+        configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
     return engine
-
-
-def _configure_sqlite(engine: Engine, in_memory: bool) -> None:
-    """Make SQLite enforce foreign keys and honour SAVEPOINT and transactional DDL."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):
-        # The sqlite3 module's own transaction handling breaks SAVEPOINT; let SQLAlchemy
-        # emit BEGIN itself (see "Serializable isolation / Savepoints" in SQLAlchemy's docs).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA busy_timeout = 10000")
-        if not in_memory:
-            # Readers do not block the writer: the web threads and the in-process worker share
-            # the file.
-            cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
 
 
 def get_session_factory(engine: Engine, registry=None) -> sessionmaker[Session]:
@@ -66,27 +53,38 @@ def get_tm_session(
     session_factory: sessionmaker[Session],
     transaction_manager: transaction.TransactionManager,
     request=None,
+    *,
+    writes: bool = True,
+    lane: Lane = Lane.NEW,
 ) -> Session:
     """A session joined to ``transaction_manager``: committed or aborted with it, never by hand.
 
     ``request`` (if any) and ``transaction_manager`` are kept in ``session.info``, so listeners
     can tell who acts and code given only the session (such as ``enqueue``) can hook into its
-    transaction.
+    transaction. ``writes=False`` promises that the transaction only reads: on SQLite it then
+    begins deferred and runs beside the writer instead of queueing for the write lock; a
+    writing one queues in ``lane`` (see :class:`openevent.db.sqlite.Lane`).
     """
+    bind = session_factory.kw.get("bind")
     dbsession = session_factory(
-        info={"request": request, "transaction_manager": transaction_manager}
+        bind=for_writes(bind, lane) if writes else bind,
+        info={"request": request, "transaction_manager": transaction_manager},
     )
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
     return dbsession
 
 
 @contextmanager
-def transaction_scope(registry) -> Iterator[Session]:
+def transaction_scope(registry, *, lane: Lane = Lane.NEW) -> Iterator[Session]:
     """A session in its own transaction, for scripts and jobs: commits on success, aborts on error.
+
+    The transaction may write: on SQLite it holds the write lock from its first statement to
+    its end, so keep it short (do slow work, such as rendering a file, before or after it).
+    Work that follows a commit already made names its ``lane``, to wait ahead of new work.
 
     ``registry`` is the application's registry (from ``configure()`` or ``bootstrap()``), so the
     session comes from the same factory, and follows the same rules, as a request's.
     """
     manager = transaction.TransactionManager(explicit=True)
     with manager:
-        yield get_tm_session(registry["dbsession_factory"], manager)
+        yield get_tm_session(registry["dbsession_factory"], manager, lane=lane)

@@ -25,7 +25,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from openevent.db import transaction_scope, utcnow
+from openevent.db import Lane, transaction_scope, utcnow
 from openevent.jobs.definitions import Job, JobContext, known_jobs
 from openevent.models import JobDelivery, JobFailure
 from openevent.plugins import is_enabled_for_event
@@ -71,7 +71,7 @@ class JobBookkeeping(Middleware):
         self.processed = next(self._counter)
         if exception is None or not message.failed:
             return
-        with transaction_scope(self.registry) as dbsession:
+        with transaction_scope(self.registry, lane=Lane.JOB) as dbsession:
             dbsession.add(
                 _failure(
                     message,
@@ -122,7 +122,7 @@ class DeliveryCounter(Middleware):
             "max_retries",
             actor.options.get("max_retries", self.max_retries) if actor else self.max_retries,
         )
-        with transaction_scope(self.registry) as dbsession:
+        with transaction_scope(self.registry, lane=Lane.JOB) as dbsession:
             deliveries = dbsession.scalar(_count_delivery(dbsession, message.message_id))
             if max_retries is None or deliveries <= max_retries + 1:
                 return
@@ -220,7 +220,7 @@ def _runner(registry, job: Job):
         message = CurrentMessage.get_current_message()
         plugin = message.options.get(PLUGIN_OPTION)
         event_id = message.options.get(EVENT_OPTION)
-        with transaction_scope(registry) as dbsession:
+        with transaction_scope(registry, lane=Lane.JOB) as dbsession:
             dbsession.info["actor_id"] = None  # jobs act as the system
             if plugin is not None and not is_enabled_for_event(dbsession, plugin, event_id):
                 log.info(

@@ -14,7 +14,7 @@ from datetime import timedelta
 import dramatiq
 from sqlalchemy import delete, select, update
 
-from openevent.db import transaction_scope, utcnow
+from openevent.db import Lane, transaction_scope, utcnow
 from openevent.jobs.broker import BROKER_KEY, EVENT_OPTION, PLUGIN_OPTION, actor_for
 from openevent.jobs.definitions import Job
 from openevent.models import JobDelivery, OutboxMessage
@@ -99,7 +99,7 @@ def _send_after_commit(committed: bool, registry, pending: list[dramatiq.Message
         sent.append(message.message_id)
     try:
         # One short transaction marks them all, in chunks that every database accepts.
-        with transaction_scope(registry) as dbsession:
+        with transaction_scope(registry, lane=Lane.FOLLOW_UP) as dbsession:
             for start in range(0, len(sent), _RELAY_BATCH):
                 dbsession.execute(
                     update(OutboxMessage)
@@ -123,7 +123,7 @@ def relay_outbox(registry, grace: timedelta | None = None) -> int:
     broker = registry[BROKER_KEY]
     sent = 0
     now = utcnow()
-    with transaction_scope(registry) as dbsession:
+    with transaction_scope(registry, lane=Lane.JOB) as dbsession:
         rows = dbsession.scalars(
             select(OutboxMessage)
             .where(OutboxMessage.sent_at.is_(None), OutboxMessage.created_at <= now - grace)
