@@ -66,6 +66,8 @@ from openevent.security import issue_token
 
 TEST_DATABASE_ENV = "OPENEVENT_TEST_DATABASE_URL"
 TEST_REDIS_ENV = "OPENEVENT_TEST_REDIS_URL"
+# The ini option (pyproject.toml's [tool.pytest.ini_options]) naming the plugins to load.
+PLUGINS_INI = "openevent_plugins"
 # Statements that only manage the per-test transaction; they are not the code's own work.
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
 
@@ -138,16 +140,29 @@ def ini_file(tmp_path, empty_database_url, monkeypatch):
     return _write
 
 
+def pytest_addoption(parser):
+    parser.addini(
+        PLUGINS_INI,
+        type="args",
+        help="the only openevent plugins the test app loads, by name (default: every "
+        "installed plugin)",
+    )
+
+
 @pytest.fixture(scope="session")
-def app_settings(test_database_url, tmp_path_factory) -> dict:
+def app_settings(test_database_url, tmp_path_factory, pytestconfig) -> dict:
     """Settings of the test app; override in a conftest.py to add a plugin's own."""
-    return {
+    settings = {
         "sqlalchemy.url": test_database_url,
         "openevent.secret": "test-secret-not-for-production",
         "openevent.broker_url": "stub",
         "openevent.storage": "memory",
         "openevent.storage.local_path": str(tmp_path_factory.mktemp("files")),
     }
+    plugins = pytestconfig.getini(PLUGINS_INI)
+    if plugins:
+        settings["openevent.plugins"] = " ".join(plugins)
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -273,6 +288,10 @@ def run_jobs(registry, broker, db_connection):
         failed_before = len(broker.dead_letters)
         # One thread: the jobs share the test's database connection, one at a time.
         worker = dramatiq.Worker(broker, worker_timeout=10, worker_threads=1)
+        # A worker adds a middleware of its own to the broker and leaves it there when it
+        # stops; the next worker's would then be a duplicate (Dramatiq warns), and a queue
+        # declared later would get consumers for the stopped worker.
+        middleware = list(broker.middleware)
         worker.start()
         try:
             for queue_name in list(broker.queues):
@@ -281,6 +300,7 @@ def run_jobs(registry, broker, db_connection):
             worker.join()
         finally:
             worker.stop()
+            broker.middleware[:] = middleware
         failed = broker.dead_letters[failed_before:]
         if fail_fast and failed:
             raise failed[0]._exception or RuntimeError(f"job {failed[0].actor_name} failed")
