@@ -67,7 +67,6 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import dramatiq
 import pytest
 import transaction
 from alembic import command
@@ -83,6 +82,7 @@ from openevent.db.migrations import alembic_config
 from openevent.db.session import database_url
 from openevent.jobs import BROKER_KEY, declare_known_jobs
 from openevent.jobs.broker import bookkeeping
+from openevent.jobs.worker import started_worker
 from openevent.models import Event, EventRole, Role, Session, Speaker, Ticket, User
 from openevent.models import user as user_module
 from openevent.security import issue_token
@@ -310,20 +310,11 @@ def run_jobs(registry, broker, db_connection):
         processed_before = counter.processed
         failed_before = len(broker.dead_letters)
         # One thread: the jobs share the test's database connection, one at a time.
-        worker = dramatiq.Worker(broker, worker_timeout=10, worker_threads=1)
-        # A worker adds a middleware of its own to the broker and leaves it there when it
-        # stops; the next worker's would then be a duplicate (Dramatiq warns), and a queue
-        # declared later would get consumers for the stopped worker.
-        middleware = list(broker.middleware)
-        worker.start()
-        try:
+        with started_worker(broker, worker_timeout=10, worker_threads=1) as worker:
             for queue_name in list(broker.queues):
                 if not queue_name.endswith(".DQ"):
                     broker.join(queue_name, timeout=timeout_ms, fail_fast=False)
             worker.join()
-        finally:
-            worker.stop()
-            broker.middleware[:] = middleware
         failed = broker.dead_letters[failed_before:]
         if fail_fast and failed:
             raise failed[0]._exception or RuntimeError(f"job {failed[0].actor_name} failed")

@@ -51,7 +51,7 @@ def test_the_openevent_plugins_ini_option_names_the_plugins_the_app_loads(pytest
         f'[tool.pytest.ini_options]\n{PLUGINS_INI} = ["sample", "versions"]\n'
     )
     pytester.makepyfile(
-        test_settings="""
+        test_plugins_ini_option="""
         def test_settings(app_settings):
             assert app_settings["openevent.plugins"] == "sample versions"
         """
