@@ -47,13 +47,18 @@ def test_the_new_plugin_passes_its_own_tests(audit_plugin, sample_plugins_instal
     assert "6 passed" in result.stdout
 
 
-def test_the_new_plugin_is_lint_clean(audit_plugin):
+def test_the_new_plugin_is_lint_clean(audit_plugin, capsys):
     project, _ = audit_plugin
+    # ruff, with the settings of the plugin's own pyproject.toml...
     for command in (["check", "."], ["format", "--check", "."]):
         result = subprocess.run(
             [sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
+    # ...and openevent's migration linter.
+    migrations = project / "openevent_audit" / "migrations"
+    assert main(["db", "lint", "--path", str(migrations)]) == 0
+    assert capsys.readouterr().out.endswith("OK no findings in 1 folder(s)\n")
 
 
 def test_the_new_plugin_is_a_distribution_with_its_entry_point_and_branch(tmp_path, monkeypatch):
