@@ -57,13 +57,12 @@ def run_worker(
     :func:`relay_outbox`) unless ``relay`` is false.
     """
     declare_known_jobs(registry)
-    worker = started_worker(
+    with started_worker(
         registry[BROKER_KEY],
         queues=set(queues) if queues else None,
         worker_threads=threads,
         worker_timeout=POLL_MS,
-    )
-    with worker:
+    ):
         log.info("worker started: %d thread(s), queues %s", threads, ", ".join(queues or ["all"]))
         if started is not None:
             started.set()
