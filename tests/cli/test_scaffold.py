@@ -134,3 +134,12 @@ def test_every_template_is_shipped_as_package_data():
     shipped = {path for pattern in patterns for path in package.glob(pattern.strip())}
     templates = {path for path in (package / "template").rglob("*") if path.is_file()}
     assert templates and templates <= shipped
+
+
+def test_help_explains_the_command(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        main(["plugins", "new", "--help"])
+    assert excinfo.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: openevent plugins new [-h] [--directory DIR] NAME")
+    assert "docs/plugins.md" in out
