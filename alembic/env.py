@@ -58,6 +58,8 @@ def _configure_and_run(connection, settings):
         render_as_batch=True,
         # openevent db revision --autogenerate: renames instead of drop + add, no empty files.
         process_revision_directives=config.attributes.get("process_revision_directives"),
+        # Only the tables of the branch being written (openevent.db.migrations.compare_only).
+        include_object=config.attributes.get("include_object"),
         # openevent's SQLite connections emit BEGIN themselves (see openevent.db.session), so
         # DDL there is transactional too: a failed migration leaves nothing half-done.
         transactional_ddl=True,

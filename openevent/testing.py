@@ -1,38 +1,61 @@
 """pytest fixtures for openevent and for plugins' test suites (a pytest plugin).
 
-Installed with openevent (entry point ``pytest11``), so any test suite gets these fixtures:
+Installed with openevent (entry point ``pytest11``), so any test suite gets these fixtures.
 
-- ``fast_password_hashing`` (automatic): argon2 with test-sized costs.
-- ``app_settings``: settings for a test app. SQLite in a temporary folder by default; a fresh
-  PostgreSQL database when ``OPENEVENT_TEST_DATABASE_URL`` is set (created at the start of the
-  run, dropped at the end). Override it in a conftest.py to add a plugin's settings.
-- ``empty_database_url``: a database of the test's own, never migrated; ``ini_file(extra)``
-  writes an operator's ini file on it, for CLI tests.
-- ``app_config`` / ``wsgi_app``: the app, built once per run by ``configure()``, its schema made
-  by the real migrations.
-- ``db_connection``: each test runs inside a database transaction rolled back at its end. The
-  app's sessions join it through savepoints, so a request commits or aborts as it would in
+The test app loads every installed plugin, unless the ini option ``openevent_plugins`` names
+the only ones to load; a plugin's own suite names itself, so that the other plugins installed
+beside it (their routes, subscribers and jobs) stay out of its tests::
+
+    # pyproject.toml
+    [tool.pytest.ini_options]
+    openevent_plugins = ["badges"]
+
+Fixtures (each ``name`` here is one; a test names those it needs):
+
+- ``fast_password_hashing`` (automatic, per run): argon2 with test-sized costs.
+- ``test_database_url`` (per run): this run's database: a SQLite file in a temporary folder,
+  or a fresh PostgreSQL database when ``OPENEVENT_TEST_DATABASE_URL`` is set (created at the
+  start of the run, dropped at the end).
+- ``app_settings`` (per run): the test app's settings, on that database, with a stub broker,
+  memory storage and ``openevent_plugins``. Override it in a conftest.py to add a plugin's own.
+- ``app_config`` / ``wsgi_app`` (per run): the Configurator ``configure()`` returns, its
+  database migrated to ``heads`` by the real migrations, and its WSGI app.
+- ``registry``: the app's registry.
+- ``db_connection``: a database transaction rolled back at the end of the test. The app's
+  sessions join it through savepoints, so a request commits or aborts as it would in
   production (after-commit hooks run) and the next test still starts from an empty database.
-- ``tm`` / ``dbsession``: a session for the test's own set-up and checks. ``dbsession.flush()``
-  before a request makes rows visible to it; ``dbsession.expire_all()`` after it shows its writes.
+  ``tm``, ``dbsession``, ``testapp`` and ``run_jobs`` use it.
+- ``tm`` / ``dbsession``: a transaction manager and a session for the test's own set-up and
+  checks. ``dbsession.flush()`` before a request makes rows visible to it;
+  ``dbsession.expire_all()`` after it shows its writes.
 - ``testapp``: a ``webtest.TestApp`` around the app.
+- ``empty_database_url``: a database of the test's own, never migrated, for migration tests.
+- ``ini_file``: ``ini_file(extra="")`` writes an operator's ini file on the test's own
+  ``empty_database_url`` (``extra`` appended to its ``[app:main]``), for CLI tests.
 - ``captured_changes``: a list that receives every model change (:mod:`openevent.changes`)
   delivered during the test, in delivery order.
 - ``mute_changes``: change delivery is off for the test (the ``openevent.changes.deliver``
   setting), as for a bulk import or a test that does not care.
-- ``count_statements``: a context manager listing the SQL statements run inside it.
-- ``login``: ``login(user)`` logs in through the API and returns the Authorization header;
-  ``token_for(user)`` issues a token directly (faster, for tests that are not about login).
-- ``jsonapi_document(type, attributes, id, **relationships)`` builds a request body.
+- ``count_statements``: ``with count_statements() as statements:`` lists the SQL statements
+  the block runs on the test's connection (not SAVEPOINT, BEGIN and the like).
+- ``login``: ``login(user, password="correct horse")`` logs in through the API and returns
+  request headers carrying the new bearer token.
+- ``token_for``: ``token_for(user)`` returns the same headers with a token issued directly:
+  faster (password hashing is slow on purpose), for tests that are not about logging in.
 - ``broker``: the app's job broker (a Dramatiq ``StubBroker``), emptied before and after the test.
 - ``run_jobs``: ``run_jobs()`` runs every job message the test enqueued (and those they enqueue,
-  retries included) to completion with a stub-broker worker, and returns how many messages were
+  retries included) to completion with a worker of its own, and returns how many messages were
   processed. A job that fails on its last retry makes it raise that job's exception, unless
-  ``run_jobs(fail_fast=False)``.
+  ``run_jobs(fail_fast=False)``. It can be called several times in a test.
 - ``redis_registry``: the registry of a second app whose broker is the Redis at
   ``OPENEVENT_TEST_REDIS_URL``, under a namespace of this run's own (deleted at the end),
   its sessions joined to the test's transaction. Tests using it are skipped without that
   variable.
+
+Helpers to import (not fixtures): ``JSONAPI_HEADERS``; ``jsonapi_document(type, attributes,
+id, **relationships)`` builds a request body; the factories ``make_user``, ``make_event``,
+``make_session``, ``make_speaker`` and ``make_ticket`` add a valid row (any field overridden)
+and flush it; ``new_database`` makes a database of one's own, as the database fixtures do.
 """
 
 from __future__ import annotations
@@ -44,7 +67,6 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import dramatiq
 import pytest
 import transaction
 from alembic import command
@@ -60,12 +82,15 @@ from openevent.db.migrations import alembic_config
 from openevent.db.session import database_url
 from openevent.jobs import BROKER_KEY, declare_known_jobs
 from openevent.jobs.broker import bookkeeping
+from openevent.jobs.worker import started_worker
 from openevent.models import Event, EventRole, Role, Session, Speaker, Ticket, User
 from openevent.models import user as user_module
 from openevent.security import issue_token
 
 TEST_DATABASE_ENV = "OPENEVENT_TEST_DATABASE_URL"
 TEST_REDIS_ENV = "OPENEVENT_TEST_REDIS_URL"
+# The ini option (pyproject.toml's [tool.pytest.ini_options]) naming the plugins to load.
+PLUGINS_INI = "openevent_plugins"
 # Statements that only manage the per-test transaction; they are not the code's own work.
 _TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
 
@@ -138,16 +163,29 @@ def ini_file(tmp_path, empty_database_url, monkeypatch):
     return _write
 
 
+def pytest_addoption(parser):
+    parser.addini(
+        PLUGINS_INI,
+        type="args",
+        help="the only openevent plugins the test app loads, by name (default: every "
+        "installed plugin)",
+    )
+
+
 @pytest.fixture(scope="session")
-def app_settings(test_database_url, tmp_path_factory) -> dict:
+def app_settings(test_database_url, tmp_path_factory, pytestconfig) -> dict:
     """Settings of the test app; override in a conftest.py to add a plugin's own."""
-    return {
+    settings = {
         "sqlalchemy.url": test_database_url,
         "openevent.secret": "test-secret-not-for-production",
         "openevent.broker_url": "stub",
         "openevent.storage": "memory",
         "openevent.storage.local_path": str(tmp_path_factory.mktemp("files")),
     }
+    plugins = pytestconfig.getini(PLUGINS_INI)
+    if plugins:
+        settings["openevent.plugins"] = " ".join(plugins)
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -272,15 +310,11 @@ def run_jobs(registry, broker, db_connection):
         processed_before = counter.processed
         failed_before = len(broker.dead_letters)
         # One thread: the jobs share the test's database connection, one at a time.
-        worker = dramatiq.Worker(broker, worker_timeout=10, worker_threads=1)
-        worker.start()
-        try:
+        with started_worker(broker, worker_timeout=10, worker_threads=1) as worker:
             for queue_name in list(broker.queues):
                 if not queue_name.endswith(".DQ"):
                     broker.join(queue_name, timeout=timeout_ms, fail_fast=False)
             worker.join()
-        finally:
-            worker.stop()
         failed = broker.dead_letters[failed_before:]
         if fail_fast and failed:
             raise failed[0]._exception or RuntimeError(f"job {failed[0].actor_name} failed")

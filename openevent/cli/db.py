@@ -11,9 +11,12 @@ from openevent.db import for_writes, get_engine
 from openevent.db.autogen import revision_directives
 from openevent.db.lint import lint_folders
 from openevent.db.migrations import (
+    NoPluginBranch,
     alembic_config,
+    compare_only,
     core_heads,
     current_heads,
+    plugin_revision,
     script_directory,
     script_location,
 )
@@ -58,16 +61,29 @@ def register(commands) -> None:
     add_config_argument(check)
     check.set_defaults(handler=_check)
 
-    revision = actions.add_parser("revision", help="write a new migration file")
+    revision = actions.add_parser(
+        "revision",
+        help="write a new migration file",
+        description="Write a migration on openevent's branch, or with --plugin on a plugin's. "
+        "--autogenerate compares that branch's tables only: a plugin's revision holds none of "
+        "the core's changes, and the core's none of any plugin's.",
+    )
     add_config_argument(revision)
     revision.add_argument("-m", "--message", required=True, help="what the migration does")
     revision.add_argument(
         "--autogenerate", action="store_true", help="fill it in from the models' differences"
     )
-    revision.add_argument(
+    base = revision.add_mutually_exclusive_group()
+    base.add_argument(
+        "--plugin",
+        metavar="NAME",
+        help="write it into plugin NAME's migrations folder, on its branch after its head (its "
+        "first revision starts the branch, labelled NAME)",
+    )
+    base.add_argument(
         "--head",
-        help="the revision to build on: a revision id or BRANCH@head, e.g. sample@head for a "
-        "plugin's branch (default: the core's head)",
+        help="the core revision to build on, e.g. to write beside another head (default: the "
+        "core's head)",
     )
     renames = revision.add_mutually_exclusive_group()
     renames.add_argument(
@@ -217,11 +233,17 @@ def _revision(args):
                 _confirm_rename(args.renames)
             )
         try:
+            if args.plugin:
+                target = plugin_revision(settings, args.plugin)
+            else:
+                target = {"head": args.head or core_heads(settings)[0]}
+        except NoPluginBranch as exc:
+            print(f"openevent: {exc}", file=sys.stderr)
+            return 1
+        compare_only(config, args.plugin)  # None: the core's tables
+        try:
             scripts = command.revision(
-                config,
-                message=args.message,
-                autogenerate=args.autogenerate,
-                head=args.head or core_heads(settings)[0],
+                config, message=args.message, autogenerate=args.autogenerate, **target
             )
         except CommandError as exc:
             print(f"openevent: {exc}", file=sys.stderr)

@@ -1,17 +1,25 @@
-"""Autogenerate that knows renames, and writes nothing when nothing changed.
+"""Autogenerate that knows renames, keeps to one branch's tables, and writes nothing when
+nothing changed.
 
 Alembic's autogenerate cannot tell a renamed column from a dropped one and a new one: it writes
 ``drop_column`` + ``add_column``, and running that loses the column's data. The hook here finds,
 on each table, a dropped and an added column of the same type and, if ``confirm`` says yes,
 turns the pair into ``alter_column(..., new_column_name=...)`` in the upgrade and the reverse
 rename in the downgrade.
+
+Every table is the core's or one plugin's (:func:`table_owners`), and a revision is written on
+one branch: :func:`include_tables_of` keeps autogenerate to that branch's tables, so a plugin's
+revision holds none of the core's operations, and the core's none of any plugin's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 
 from alembic.operations import ops
+from sqlalchemy.orm import registry as Registry
+
+from openevent.plugins import PluginInfo
 
 Confirm = Callable[[str, str, str], bool]  # (table, old column, new column) -> rename?
 
@@ -129,3 +137,44 @@ def revision_directives(confirm: Confirm, report: Callable[[str], None] = print)
             directives[:] = []
 
     return process
+
+
+Owner = str | None  # a plugin's name, or None for openevent's own tables
+
+
+def table_owners(registry: Registry, plugins: Iterable[PluginInfo]) -> Callable[[str], Owner]:
+    """``owner(table_name)``: the plugin a table belongs to, or None for the core.
+
+    A mapped table belongs to the plugin whose package defines its class (openevent's own
+    classes, and any outside every plugin, are the core's). A table no class maps (a plain
+    ``Table``, or one still in the database whose model was removed) belongs to the installed
+    plugin whose name prefixes it (``badges_queue`` is ``badges``'s), as docs/plugins.md asks
+    plugins to name their tables; failing that, to the core.
+    """
+    plugins = list(plugins)
+    by_package = {info.package: info.name for info in plugins}
+    mapped: dict[str, Owner] = {}
+    for mapper in registry.mappers:
+        package = mapper.class_.__module__.partition(".")[0]
+        for table in mapper.tables:
+            mapped[table.name] = by_package.get(package)
+    # Longest first: with plugins `a` and `a_b`, `a_b_items` is a_b's.
+    prefixes = sorted((f"{info.name}_" for info in plugins), key=len, reverse=True)
+
+    def owner(table_name: str) -> Owner:
+        if table_name in mapped:
+            return mapped[table_name]
+        return next((p[:-1] for p in prefixes if table_name.startswith(p)), None)
+
+    return owner
+
+
+def include_tables_of(owners: Collection[Owner], owner_of: Callable[[str], Owner]):
+    """An alembic ``include_object`` hook comparing only the tables of ``owners`` (plugin names,
+    None for the core), with their columns, indexes and constraints."""
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        table = name if type_ == "table" else obj.table.name
+        return owner_of(table) in owners
+
+    return include_object

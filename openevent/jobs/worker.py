@@ -5,6 +5,8 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dramatiq
 
@@ -16,6 +18,28 @@ log = logging.getLogger(__name__)
 # How long an idle consumer waits between polls at most, in milliseconds. Dramatiq's default
 # (1 s) would add up to a second between a commit and its job's start.
 POLL_MS = 100
+
+
+@contextmanager
+def started_worker(broker: dramatiq.Broker, **options) -> Iterator[dramatiq.Worker]:
+    """A Dramatiq worker on ``broker`` (``options`` as for ``dramatiq.Worker``), started; on
+    leaving, stopped and its middleware taken off the broker.
+
+    ``Worker.start()`` adds a middleware of the worker's own to the broker and ``stop()`` leaves
+    it there: another worker started later in the process (the tests' ``run_jobs``, a restarted
+    worker) would add a duplicate, which Dramatiq warns about, and each queue declared later
+    would get consumers for the stopped worker.
+    """
+    before = list(broker.middleware)
+    worker = dramatiq.Worker(broker, **options)
+    worker.start()
+    # Only what this worker added: another worker may be running on the same broker.
+    added = [m for m in broker.middleware if not any(m is b for b in before)]
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        broker.middleware[:] = [m for m in broker.middleware if not any(m is a for a in added)]
 
 
 def run_worker(
@@ -33,29 +57,27 @@ def run_worker(
     :func:`relay_outbox`) unless ``relay`` is false.
     """
     declare_known_jobs(registry)
-    worker = dramatiq.Worker(
+    with started_worker(
         registry[BROKER_KEY],
         queues=set(queues) if queues else None,
         worker_threads=threads,
         worker_timeout=POLL_MS,
-    )
-    worker.start()
-    log.info("worker started: %d thread(s), queues %s", threads, ", ".join(queues or ["all"]))
-    if started is not None:
-        started.set()
-    interval = registry.settings["openevent.jobs.relay_interval_seconds"]
-    try:
-        while True:
-            if relay:
-                try:
-                    relay_outbox(registry)
-                except Exception:
-                    log.exception("outbox relay failed; trying again in %d s", interval)
-            if stop.wait(interval):
-                break
-    finally:
-        log.info("worker stopping: finishing the jobs in progress")
-        worker.stop()
+    ):
+        log.info("worker started: %d thread(s), queues %s", threads, ", ".join(queues or ["all"]))
+        if started is not None:
+            started.set()
+        interval = registry.settings["openevent.jobs.relay_interval_seconds"]
+        try:
+            while True:
+                if relay:
+                    try:
+                        relay_outbox(registry)
+                    except Exception:
+                        log.exception("outbox relay failed; trying again in %d s", interval)
+                if stop.wait(interval):
+                    break
+        finally:
+            log.info("worker stopping: finishing the jobs in progress")
 
 
 class InProcessWorker:

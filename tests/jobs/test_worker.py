@@ -48,3 +48,22 @@ def test_worker_stops_gracefully_after_the_job_in_progress(registry, broker, db_
         release.set()
         stop.set()
         worker.join(10)
+
+
+def test_a_stopped_worker_takes_its_middleware_off_the_broker(registry, broker, db_connection):
+    # Left there, it would make the next worker's a duplicate, and consumers for a stopped
+    # worker would start on each queue declared later.
+    middleware = list(broker.middleware)
+    stop = threading.Event()
+    running = threading.Event()
+    worker = threading.Thread(
+        target=run_worker,
+        args=(registry, stop),
+        kwargs={"threads": 1, "relay": False, "started": running},
+    )
+    worker.start()
+    assert running.wait(5)
+    assert len(broker.middleware) == len(middleware) + 1  # the running worker's own
+    stop.set()
+    worker.join(10)
+    assert broker.middleware == middleware
