@@ -24,9 +24,7 @@ event_plugins = sa.table("event_plugins", sa.column("enabled", sa.Boolean()))
 
 def upgrade() -> None:
     with op.batch_alter_table("event_plugins", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("settings", sa.JSON(), server_default="{}", nullable=False)
-        )
+        batch_op.add_column(sa.Column("settings", sa.JSON(), server_default="{}", nullable=False))
         batch_op.alter_column("enabled", existing_type=sa.Boolean(), nullable=True)
 
 
