@@ -41,7 +41,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from openevent import __version__
+from openevent import __version__, event_locks
 from openevent.api.fields import Field, FieldContext, Invalid
 from openevent.models import EventPlugin
 
@@ -194,10 +194,15 @@ def is_enabled_for_event(dbsession, plugin_name: str, event_id: int | None) -> b
     if event_id is None:
         return True
     enabled, _ = _choices(dbsession, event_id).get(plugin_name, (None, {}))
-    if enabled is None:
+    return _enabled(dbsession, plugin_name, enabled)
+
+
+def _enabled(dbsession, plugin_name: str, choice: bool | None) -> bool:
+    """The organizers' ``choice``, or the plugin's default where they made none."""
+    if choice is None:
         info = _plugin_info(dbsession, plugin_name)
         return True if info is None else info.enabled_by_default
-    return enabled
+    return choice
 
 
 def settings_for_event(dbsession, plugin_name: str, event_id: int | None) -> dict[str, Any]:
@@ -228,8 +233,17 @@ def settings_for_event(dbsession, plugin_name: str, event_id: int | None) -> dic
     return values
 
 
-def _row(dbsession, plugin_name: str, event_id: int) -> EventPlugin:
-    row = dbsession.get(EventPlugin, (event_id, plugin_name))
+def _row_to_change(dbsession, plugin_name: str, event_id: int) -> EventPlugin:
+    """The event's row for the plugin, new if need be, read after locking the event.
+
+    Changes of one event's plugins thus run one after the other: two organizers changing
+    different settings at once both keep theirs, and of two turning a plugin on at once, only
+    the first sees it off and runs ``on_enabled``. What this transaction read before the lock
+    may be stale, so it is read again.
+    """
+    event_locks.lock(dbsession, event_id)
+    dbsession.info.pop(_CACHE_KEY, None)
+    row = dbsession.get(EventPlugin, (event_id, plugin_name), populate_existing=True)
     if row is None:
         row = EventPlugin(event_id=event_id, plugin=plugin_name, enabled=None, settings={})
         dbsession.add(row)
@@ -246,7 +260,7 @@ def change_settings_for_event(
     a later version changes it.
     """
     declared = _plugin_info(dbsession, plugin_name).event_settings
-    row = _row(dbsession, plugin_name, event_id)
+    row = _row_to_change(dbsession, plugin_name, event_id)
     stored = dict(row.settings)
     for name, value in values.items():
         setting = declared[name]
@@ -272,8 +286,9 @@ def set_enabled_for_event(
     failing ``on_disabled`` is logged and its writes undone, and the plugin is off anyway:
     turning a broken plugin off must always work.
     """
-    was_enabled = is_enabled_for_event(dbsession, plugin_name, event_id)
-    _row(dbsession, plugin_name, event_id).enabled = enabled
+    row = _row_to_change(dbsession, plugin_name, event_id)
+    was_enabled = _enabled(dbsession, plugin_name, row.enabled)
+    row.enabled = enabled
     dbsession.flush()
     info = _plugin_info(dbsession, plugin_name)
     hook = None if info is None else info.on_enabled if enabled else info.on_disabled
