@@ -4,11 +4,13 @@ API headers."""
 import importlib
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from openevent.models import EventState
+from openevent.plugins import PLUGINS_KEY
 from openevent.testing import JSONAPI_HEADERS, make_event, make_user
 
 SAMPLE_PLUGINS = Path(__file__).parent / "plugin_dist"
@@ -63,3 +65,15 @@ def headers(token_for, owner):
 @pytest.fixture
 def event(dbsession, owner):
     return make_event(dbsession, owner=owner, state=EventState.PUBLISHED)
+
+
+@pytest.fixture
+def plugin_info(registry, monkeypatch):
+    """``plugin_info(name, **changes)``: for this test, the app sees plugin ``name``'s metadata
+    with ``changes`` (``enabled_by_default=False``, other ``event_settings``, hooks...)."""
+
+    def _change(name, **changes):
+        plugins = registry[PLUGINS_KEY]
+        monkeypatch.setitem(plugins, name, replace(plugins[name], **changes))
+
+    return _change

@@ -220,7 +220,14 @@ def test_plugins_are_enabled_for_an_event_by_default(testapp, registry, team, to
                 "version": "1.2.3",
                 "description": "Private notes for an event's team",
                 "enabled": True,
+                "enabled-by-default": True,
+                "settings": {
+                    "welcome-note": True,
+                    "welcome-text": "Notes are on for this event.",
+                    "keep-notes": True,
+                },
             },
+            "links": {"self": f"/v1/events/{event.id}/plugins/sample"},
         }
     ]
 

@@ -436,7 +436,8 @@ def plugin_item(**fields) -> dict:
         ({"data": [plugin_item(id=1)]}, 422, "/data/0/id"),
         ({"data": [plugin_item(id=None)]}, 422, "/data/0/id"),
         ({"data": [plugin_item(id="sample\x00")]}, 422, "/data/0/id"),
-        ({"data": [plugin_item(attributes={})]}, 422, "/data/0/attributes/enabled"),
+        ({"data": [plugin_item(attributes={"enabled": None})]}, 422, "/data/0/attributes/enabled"),
+        ({"data": [plugin_item(attributes={"settings": []})]}, 422, "/data/0/attributes/settings"),
         ({"data": [plugin_item(type=["event-plugin"])]}, 409, "/data/0/type"),
     ],
 )

@@ -143,6 +143,20 @@ RECIPES = {
             {"data": [{"type": "event-plugin", "id": "sample", "attributes": {"enabled": False}}]},
         ),
     ),
+    ("event.plugin", "PATCH"): (
+        Permission.EDIT,
+        lambda w: (
+            "PATCH",
+            f"/v1/events/{w.event.id}/plugins/sample",
+            {
+                "data": {
+                    "type": "event-plugin",
+                    "id": "sample",
+                    "attributes": {"settings": {"keep-notes": False}},
+                }
+            },
+        ),
+    ),
     ("event-type.collection", "POST"): (
         Permission.ADMIN,
         lambda w: ("POST", "/v1/event-types", jsonapi_document("event-type", {"name": "Retreat"})),

@@ -6,11 +6,13 @@ collection's counter by one (see :mod:`openevent_versions.subscribers`), in a jo
 """
 
 # Importing these registers the table on openevent's Base and the job with the broker.
-from openevent_versions import jobs, models  # noqa: F401
+from openevent_versions import jobs, lifecycle, models  # noqa: F401
 
 requires_openevent = ">=0.1,<0.2"
 description = "Version counters per event, so offline clients refetch only what changed"
 migrations = "migrations"  # relative to this package
+# Run when an event's organizers turn the plugin back on: every counter goes up by one.
+on_enabled = lifecycle.on_enabled
 
 
 def includeme(config):

@@ -7,11 +7,17 @@ from openevent.api.errors import NotFound
 from openevent.api.openapi import describe
 from openevent.plugins import is_enabled_for_event
 from openevent.security import Permission
+from openevent_sample_plugin import lifecycle, settings
 from openevent_sample_plugin.models import SampleNote
 
 requires_openevent = ">=0.1,<1"
 description = "Private notes for an event's team"
 migrations = "migrations"  # relative to this package
+# Per-event: the settings organizers change through the API, and the hooks run when they turn
+# the plugin on or off for an event.
+event_settings = settings.event_settings
+on_enabled = lifecycle.on_enabled
+on_disabled = lifecycle.on_disabled
 
 HEADER = "X-Openevent-Sample"
 
