@@ -47,6 +47,7 @@ import enum
 import functools
 import logging
 import types
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -147,8 +148,8 @@ class ModelChanged:
         """Start ``job(*args, **kwargs)`` for this change's event; return the message id.
 
         In a subscriber marked :func:`in_transaction` the outbox row is written in the
-        committing transaction. After the commit it takes a transaction of its own, and a
-        process that dies first loses it.
+        committing transaction. After the commit (deprecated) it takes a transaction of its
+        own, and a process that dies first loses it.
         """
         return _enqueue(self, job, args, kwargs, event_id=self.event_id)
 
@@ -158,7 +159,7 @@ class ChangesCommitted:
     """Every change of one transaction, delivered once after the single changes.
 
     For work done once per transaction rather than once per row (a plugin subscribing gets
-    only the changes of events it is enabled for). ``committed_at`` is its changes', and
+    only the changes of events it is enabled for). ``committed_at`` is that of its changes,
     ``user_id`` the user acting when the transaction committed.
     """
 
@@ -178,6 +179,12 @@ def _enqueue(notification, job, args, kwargs, event_id):
 
     if notification.dbsession is not None:  # in the committing transaction
         return enqueue(notification.dbsession, job, *args, event_id=event_id, **kwargs)
+    warnings.warn(
+        "enqueue() from a change subscriber that runs after the commit loses the job if the "
+        "process dies first: mark the subscriber with openevent.changes.in_transaction",
+        DeprecationWarning,
+        stacklevel=3,  # the subscriber's line
+    )
     with transaction_scope(notification.registry) as dbsession:
         return enqueue(dbsession, job, *args, event_id=event_id, **kwargs)
 
@@ -442,7 +449,7 @@ def record_update(session, model: type, id: int, event_id: int | None, changes: 
     """Report that a statement the ORM did not see changed row ``id`` of ``model``.
 
     ``changes`` is ``{attribute: (old, new)}``. The update is merged with the transaction's
-    other changes and delivered after the commit, like those the ORM sees.
+    other changes and delivered with them, like those the ORM sees.
     """
     if model not in _MODELS:
         return
