@@ -229,7 +229,10 @@ def test_a_job_whose_redis_worker_is_killed_is_run_again_by_another_worker(
         time.sleep(0.05)  # the worker acknowledges right after the job's commit
     assert client.hlen(f"{namespace}:{QUEUE}.msgs") == 0
     assert client.llen(f"{namespace}:{QUEUE}") == 0
-    assert sum(client.scard(key) for key in client.scan_iter(f"{namespace}:__acks__.*")) == 0
+    # This queue's: installed plugins' jobs (openevent-versions bumps the event's counters) may
+    # still be reserved by the dead worker on their own queues.
+    acks = client.scan_iter(f"{namespace}:__acks__.*.{QUEUE}")
+    assert sum(client.scard(key) for key in acks) == 0
 
 
 @pytest.mark.parametrize("broker_url", ["amqp"], indirect=True)
