@@ -2,10 +2,22 @@
 
 A SQLAlchemy listener on the application's session factory records, flush by flush, every row
 of the public models (events, event roles, tracks, microlocations, speakers, sessions, tickets)
-that is created, updated or deleted. When the zope transaction commits, and only then, the
-records are merged per row and each row's net change is delivered, as an instance of one of
-the change classes below, to the Pyramid subscribers of its class. An aborted transaction, a
-failed request and a rolled-back SAVEPOINT deliver nothing of what they did.
+that is created, updated or deleted. When the zope transaction commits, the records are merged
+per row and each row's net change is delivered, as an instance of one of the change classes
+below, to the Pyramid subscribers of its class, in two phases:
+
+- In the committing transaction, just before the database commit (a before-commit hook of the
+  zope transaction): the session is flushed, so the changes are complete, then the subscribers
+  marked :func:`in_transaction` run. Their ``change.enqueue`` writes its outbox row in that
+  transaction, so the job exists if and only if the changes commit, even if the process dies
+  right after the commit; ``change.dbsession`` lets them write rows of their own. A subscriber
+  that raises rolls the whole transaction back: what it was to do is part of it.
+- After the commit, and only then: every other subscriber, for work outside the database
+  (logging, caches). One that raises is logged; the others run.
+
+An aborted transaction, a failed request and a rolled-back SAVEPOINT deliver nothing of what
+they did. Every change of one transaction carries the same ``committed_at``, taken in the
+first phase after the last flush of the transaction's changes.
 
 Choices, written down for plugin authors in ``docs/changes.md``:
 
@@ -24,23 +36,32 @@ Choices, written down for plugin authors in ``docs/changes.md``:
   good) are not reported one by one: the parent's deletion stands for them.
 - Bulk statements bypass the ORM and its events; code that runs them reports what they did
   with :func:`record_update` (as :mod:`openevent.ticket_positions` does).
+- Once the first phase has read the changes, the public models must not change again in that
+  transaction: a flush or :func:`record_update` of them raises, and the transaction rolls back.
+  Subscribers change openevent's rows in a job, which delivers changes of its own.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import logging
+import types
+import warnings
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 from sqlalchemy import event, inspect, select
+from transaction.interfaces import NoTransaction
 from zope.interface import providedBy
 
 from openevent import plugins
 from openevent.db.session import Lane, transaction_scope
+from openevent.db.types import utcnow
 from openevent.models import (
     Event,
     EventRole,
@@ -63,6 +84,37 @@ _REGISTRY = "openevent.changes.registry"
 _OLD_VALUES = "openevent.changes.old_values"
 # Key of the per-transaction log in ``transaction.data()``.
 _LOG_KEY = "openevent.changes.log"
+# The attribute that marks a subscriber to run in the committing transaction.
+_IN_TRANSACTION = "openevent_in_transaction"
+
+
+def in_transaction(subscriber: Callable) -> Callable:
+    """Mark a change subscriber to run in the committing transaction, just before its commit.
+
+    Its ``change.enqueue(...)`` then writes the job's outbox row in that transaction: the job
+    is sent after the commit, relayed if the process dies first, and dropped on rollback.
+    ``change.dbsession`` is the transaction's session, for rows of the plugin's own. Use it as
+    a decorator, or on the subscriber given to ``config.add_subscriber``::
+
+        @in_transaction
+        def on_speaker_created(change):
+            change.enqueue(queue_badge, change.id)
+    """
+    if not isinstance(subscriber, types.FunctionType):
+        # A bound method or a callable object: Pyramid's predicate wrapper copies the marks
+        # of functions only (their ``__dict__``), so wrap it in one.
+        target = subscriber
+
+        @functools.wraps(target)
+        def subscriber(notification):
+            return target(notification)
+
+    setattr(subscriber, _IN_TRANSACTION, True)
+    return subscriber
+
+
+def _runs_in_transaction(handler) -> bool:
+    return getattr(handler, _IN_TRANSACTION, False)
 
 
 # The change classes.
@@ -81,8 +133,13 @@ class ModelChanged:
     changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     soft: bool = False  # a deletion that moved the row to the trash
     restored: bool = False  # a creation that restored the row from the trash
-    # The application's registry, set on delivery: infrastructure, not data of the change.
+    # When the transaction committed (aware, UTC): the same for all its changes.
+    committed_at: datetime | None = None
+    # Set on delivery, infrastructure rather than data of the change: the application's
+    # registry, and the committing transaction's session for subscribers that run in it
+    # (None after the commit).
     registry: Any = field(default=None, compare=False, repr=False)
+    dbsession: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "changes", MappingProxyType(dict(self.changes)))
@@ -90,32 +147,45 @@ class ModelChanged:
     def enqueue(self, job, *args, **kwargs) -> str:
         """Start ``job(*args, **kwargs)`` for this change's event; return the message id.
 
-        The message goes through the outbox in a transaction of its own, committed at once:
-        delivery happens after the change's own transaction has committed.
+        In a subscriber marked :func:`in_transaction` the outbox row is written in the
+        committing transaction. After the commit (deprecated) it takes a transaction of its
+        own, and a process that dies first loses it.
         """
-        return _enqueue(self.registry, job, args, kwargs, event_id=self.event_id)
+        return _enqueue(self, job, args, kwargs, event_id=self.event_id)
 
 
 @dataclass(frozen=True)
 class ChangesCommitted:
-    """Every change of one committed transaction, delivered once after the single changes.
+    """Every change of one transaction, delivered once after the single changes.
 
     For work done once per transaction rather than once per row (a plugin subscribing gets
-    only the changes of events it is enabled for).
+    only the changes of events it is enabled for). ``committed_at`` is that of its changes,
+    ``user_id`` the user acting when the transaction committed.
     """
 
     changes: tuple[ModelChanged, ...]
+    committed_at: datetime | None = None
+    user_id: int | None = None
     registry: Any = field(default=None, compare=False, repr=False)
+    dbsession: Any = field(default=None, compare=False, repr=False)
 
     def enqueue(self, job, *args, event_id: int | None = None, **kwargs) -> str:
         """Start ``job(*args, **kwargs)`` (for ``event_id``, if given); see ModelChanged."""
-        return _enqueue(self.registry, job, args, kwargs, event_id=event_id)
+        return _enqueue(self, job, args, kwargs, event_id=event_id)
 
 
-def _enqueue(registry, job, args, kwargs, event_id):
+def _enqueue(notification, job, args, kwargs, event_id):
     from openevent.jobs import enqueue  # the jobs package builds on this module
 
-    with transaction_scope(registry, lane=Lane.FOLLOW_UP) as dbsession:
+    if notification.dbsession is not None:  # in the committing transaction
+        return enqueue(notification.dbsession, job, *args, event_id=event_id, **kwargs)
+    warnings.warn(
+        "enqueue() from a change subscriber that runs after the commit loses the job if the "
+        "process dies first: mark the subscriber with openevent.changes.in_transaction",
+        DeprecationWarning,
+        stacklevel=3,  # the subscriber's line
+    )
+    with transaction_scope(notification.registry, lane=Lane.FOLLOW_UP) as dbsession:
         return enqueue(dbsession, job, *args, event_id=event_id, **kwargs)
 
 
@@ -306,9 +376,14 @@ class _Record:
 
 @dataclass
 class _Log:
-    """The records of one zope transaction, in the order they were made."""
+    """The records of one zope transaction, in the order they were made, and its sessions."""
 
     records: list[_Record] = field(default_factory=list)
+    # The app's sessions in the transaction; the first writes the outbox rows.
+    sessions: list = field(default_factory=list)
+    # Set when the changes were read before the commit: no record may be added after.
+    changes: tuple[ModelChanged, ...] | None = None
+    batch: ChangesCommitted | None = None
 
 
 def _plain(value):
@@ -323,19 +398,40 @@ def _actor(session) -> int | None:
 
 
 def _log_for(session) -> _Log | None:
-    """This session's transaction log, created (with its after-commit hook) on first use."""
+    """This session's transaction log, created (with its before-commit hook) on first use."""
     manager = session.info.get("transaction_manager")
     registry = session.info.get(_REGISTRY)
     if manager is None or registry is None:
         return None  # not a session of the app's transactions: nothing to deliver to
-    txn = manager.get()
     try:
-        return txn.data(_LOG_KEY)
+        txn = manager.get()
+    except NoTransaction:
+        return None  # zope.sqlalchemy refuses such a session too
+    try:
+        changes_log = txn.data(_LOG_KEY)
     except KeyError:
-        pass
-    changes_log = _Log()
-    txn.set_data(_LOG_KEY, changes_log)
-    txn.addAfterCommitHook(_after_commit, args=(registry, changes_log))
+        changes_log = _Log()
+        txn.set_data(_LOG_KEY, changes_log)
+        txn.addBeforeCommitHook(_before_commit, args=(registry, txn, changes_log))
+    if session not in changes_log.sessions:
+        changes_log.sessions.append(session)
+    return changes_log
+
+
+def _join(session, *args) -> None:
+    # The before-commit hook must exist before the transaction's last flush, which it makes
+    # itself: join when a session begins or is given an object, before any flush.
+    _log_for(session)
+
+
+def _writable_log(session) -> _Log | None:
+    """The log to add this session's records to; refused once the changes were read."""
+    changes_log = _log_for(session)
+    if changes_log is not None and changes_log.changes is not None:
+        raise RuntimeError(
+            "openevent's models changed after the transaction's changes were read for its "
+            "commit (by a change subscriber marked in_transaction?): change them in a job"
+        )
     return changes_log
 
 
@@ -353,10 +449,12 @@ def record_update(session, model: type, id: int, event_id: int | None, changes: 
     """Report that a statement the ORM did not see changed row ``id`` of ``model``.
 
     ``changes`` is ``{attribute: (old, new)}``. The update is merged with the transaction's
-    other changes and delivered after the commit, like those the ORM sees.
+    other changes and delivered with them, like those the ORM sees.
     """
-    changes_log = _log_for(session)
-    if changes_log is None or model not in _MODELS:
+    if model not in _MODELS:
+        return
+    changes_log = _writable_log(session)
+    if changes_log is None:
         return
     plain = {key: (_plain(old), _plain(new)) for key, (old, new) in changes.items()}
     changes_log.records.append(_Record(model, id, "updated", event_id, _actor(session), plain))
@@ -505,7 +603,7 @@ def _after_flush(session, flush_context):
     batch = [record for record in rows.values() if record.kind != "updated" or record.changes]
     if not batch:
         return
-    changes_log = _log_for(session)
+    changes_log = _writable_log(session)
     if changes_log is None:
         return
     user_id = _actor(session)
@@ -546,7 +644,7 @@ def _after_soft_rollback(session, previous_transaction):
 # Merging and delivery.
 
 
-def _merged(records: Iterable[_Record]) -> list[ModelChanged]:
+def _merged(records: Iterable[_Record], committed_at: datetime) -> list[ModelChanged]:
     """One change per row, in the order the rows first changed."""
     rows: dict[tuple[type, int], list[_Record]] = {}
     for record in records:
@@ -580,38 +678,72 @@ def _merged(records: Iterable[_Record]) -> list[ModelChanged]:
                 changes=merged,
                 soft=soft,
                 restored=restored,
+                committed_at=committed_at,
             )
         )
     return changes
 
 
-def _after_commit(status: bool, registry, changes_log: _Log) -> None:
-    if not status or not registry.settings.get(DELIVER_SETTING, True):
-        return
-    deliver(registry, _merged(changes_log.records))
+def _before_commit(registry, txn, changes_log: _Log) -> None:
+    """Read the transaction's changes and run the subscribers marked ``in_transaction``.
 
-
-def deliver(registry, changes: Iterable[ModelChanged]) -> None:
-    """Call each subscriber of each change, then the subscribers of :class:`ChangesCommitted`;
-    one that raises is logged and the others run.
-
-    Subscribers whose plugin is disabled for a change's event do not see that change.
+    Flushes first, so that the changes are complete; flushes again after the subscribers, so
+    that what they wrote (outbox rows, their own rows) is in the transaction, and so that a
+    public model they changed raises here. On any error the transaction is aborted (a failed
+    hook would leave it open: pyramid_tm does not abort after a failed commit) and the error
+    propagates: the commit fails, and the outbox rows go with it.
     """
-    changes = tuple(replace(change, registry=registry) for change in changes)
-    if not changes:
+    if not registry.settings.get(DELIVER_SETTING, True):
         return
-    with _Enablement(registry) as enabled:
+    try:
+        for session in changes_log.sessions:
+            session.flush()
+        dbsession = changes_log.sessions[0]
+        committed_at = utcnow()  # after the last flush: no row was written later
+        changes = tuple(_merged(changes_log.records, committed_at))
+        changes_log.changes = changes
+        if not changes:
+            return
+        changes_log.batch = ChangesCommitted(changes, committed_at, _actor(dbsession))
+        _deliver(registry, changes, changes_log.batch, in_transaction=True, dbsession=dbsession)
+        for session in changes_log.sessions:
+            session.flush()
+    except BaseException:
+        txn.abort()
+        raise
+    # Registered now, after the outbox's send hook (if a subscriber enqueued): jobs are sent
+    # before the subscribers after the commit run.
+    txn.addAfterCommitHook(_after_commit, args=(registry, changes_log))
+
+
+def _after_commit(status: bool, registry, changes_log: _Log) -> None:
+    if status:
+        _deliver(registry, changes_log.changes, changes_log.batch, in_transaction=False)
+
+
+def _deliver(
+    registry, changes, batch: ChangesCommitted, in_transaction: bool, dbsession=None
+) -> None:
+    """Call the subscribers of one phase: those marked ``in_transaction`` with the committing
+    transaction's ``dbsession``, or the others after the commit."""
+    changes = tuple(replace(c, registry=registry, dbsession=dbsession) for c in changes)
+    call = _call_in_transaction if in_transaction else _call
+    with _Enablement(registry, dbsession) as enabled:
         for change in changes:
             for handler in registry.adapters.subscriptions([providedBy(change)], None):
+                if _runs_in_transaction(handler) != in_transaction:
+                    continue
                 plugin = plugins.plugin_of(registry, handler)
                 if enabled(plugin, change.event_id):
-                    _call(handler, change, plugin)
-        batch = ChangesCommitted(changes, registry)
+                    call(handler, change, plugin)
+        batch = replace(batch, changes=changes, registry=registry, dbsession=dbsession)
         for handler in registry.adapters.subscriptions([providedBy(batch)], None):
+            if _runs_in_transaction(handler) != in_transaction:
+                continue
             plugin = plugins.plugin_of(registry, handler)
             mine = tuple(c for c in changes if enabled(plugin, c.event_id))
             if mine:
-                _call(handler, replace(batch, changes=mine), plugin)
+                call(handler, replace(batch, changes=mine), plugin)
 
 
 def _call(handler, notification, plugin: str | None) -> None:
@@ -626,13 +758,29 @@ def _call(handler, notification, plugin: str | None) -> None:
         )
 
 
-class _Enablement:
-    """Per-event plugin enablement for one delivery, on a session opened only if needed
-    (``is_enabled_for_event`` caches its answers in that session)."""
+def _call_in_transaction(handler, notification, plugin: str | None) -> None:
+    try:
+        handler(notification)
+    except Exception:
+        log.exception(
+            "change subscriber %s of plugin %s failed in the transaction on %r: the "
+            "transaction is rolled back",
+            getattr(handler, "__qualname__", handler),
+            plugin or "core",
+            notification,
+        )
+        raise
 
-    def __init__(self, registry):
+
+class _Enablement:
+    """Per-event plugin enablement for one delivery (``is_enabled_for_event`` caches its
+    answers in the session): on the committing transaction's session before the commit, on
+    one opened only if needed after it."""
+
+    def __init__(self, registry, dbsession=None):
         self._registry = registry
-        self._dbsession = None
+        self._dbsession = dbsession
+        self._own = dbsession is None
 
     def __enter__(self):
         return self
@@ -645,7 +793,7 @@ class _Enablement:
         return plugins.is_enabled_for_event(self._dbsession, plugin, event_id)
 
     def __exit__(self, *exc_info):
-        if self._dbsession is not None:
+        if self._own and self._dbsession is not None:
             self._dbsession.close()
 
 
@@ -696,6 +844,8 @@ def includeme(config):
     """Listen to the app's sessions and add the ``event_id`` and ``attributes`` predicates."""
     factory = config.registry["dbsession_factory"]
     factory.configure(info={**factory.kw.get("info", {}), _REGISTRY: config.registry})
+    event.listen(factory, "after_begin", _join)
+    event.listen(factory, "after_attach", _join)
     event.listen(factory, "before_flush", _before_flush)
     event.listen(factory, "after_flush", _after_flush)
     event.listen(factory, "after_transaction_create", _after_transaction_create)

@@ -209,7 +209,7 @@ SETTINGS: tuple[Setting, ...] = (
         as_bool,
         default=True,
         env="OPENEVENT_CHANGES_DELIVER",
-        help="deliver model changes to subscribers after each commit; false mutes them",
+        help="deliver model changes to subscribers at and after each commit; false mutes them",
     ),
     Setting(
         "openevent.storage",

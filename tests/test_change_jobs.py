@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from openevent.changes import ChangesCommitted, SessionChanged, SessionUpdated
+from openevent.changes import ChangesCommitted, SessionChanged, SessionUpdated, in_transaction
 from openevent.jobs import job
 from openevent.models import Session
 from openevent.testing import jsonapi_document, make_event, make_session
@@ -40,16 +40,28 @@ def test_a_subscriber_starts_a_job_that_sees_the_committed_row(
     testapp, dbsession, event, headers, subscribe, run_jobs
 ):
     session = make_session(dbsession, event, title="Keynote")
-    subscribe(lambda change: change.enqueue(note_title, change.id), SessionUpdated)
+    subscribe(in_transaction(lambda change: change.enqueue(note_title, change.id)), SessionUpdated)
     body = jsonapi_document("session", {"title": "Opening keynote"}, id=session.id)
     testapp.patch_json(f"/v1/sessions/{session.id}", body, headers=headers, status=200)
     run_jobs()  # installed plugins' jobs run too: count this test's own
     assert ran == [("Opening keynote", event.id)]
 
 
+def test_a_subscriber_after_the_commit_still_starts_a_job_but_is_warned(
+    testapp, dbsession, event, headers, subscribe, run_jobs
+):
+    session = make_session(dbsession, event, title="Keynote")
+    subscribe(lambda change: change.enqueue(note_title, change.id), SessionUpdated)
+    body = jsonapi_document("session", {"title": "Opening keynote"}, id=session.id)
+    with pytest.warns(DeprecationWarning, match="in_transaction"):
+        testapp.patch_json(f"/v1/sessions/{session.id}", body, headers=headers, status=200)
+    run_jobs()
+    assert ran == [("Opening keynote", event.id)]
+
+
 def test_a_failed_request_starts_no_job(testapp, dbsession, event, headers, subscribe, run_jobs):
     session = make_session(dbsession, event)
-    subscribe(lambda change: change.enqueue(note_title, change.id), SessionChanged)
+    subscribe(in_transaction(lambda change: change.enqueue(note_title, change.id)), SessionChanged)
     body = jsonapi_document("session", {"title": ""}, id=session.id)
     testapp.patch_json(f"/v1/sessions/{session.id}", body, headers=headers, status=422)
     assert run_jobs() == 0

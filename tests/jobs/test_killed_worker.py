@@ -224,8 +224,10 @@ def test_a_job_whose_redis_worker_is_killed_is_run_again_by_another_worker(
     assert started[-1]["at_ms"] >= last_heartbeat_ms + HEARTBEAT_TIMEOUT_MS
 
     # Acknowledged: nothing left queued or reserved.
+    # This queue's: installed plugins' jobs (openevent-versions bumps the event's counters) may
+    # still be reserved by the dead worker on their own queues.
     def left() -> tuple[int, int, int]:
-        acks = sum(client.scard(key) for key in client.scan_iter(f"{namespace}:__acks__.*"))
+        acks = sum(client.scard(key) for key in client.scan_iter(f"{namespace}:__acks__.*.{QUEUE}"))
         return client.hlen(f"{namespace}:{QUEUE}.msgs"), client.llen(f"{namespace}:{QUEUE}"), acks
 
     # The worker acknowledges right after the job's commit; on a loaded machine that can take
