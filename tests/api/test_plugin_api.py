@@ -52,3 +52,16 @@ def test_plugins_use_the_api_machinery_through_the_public_module_only(path):
             imported.update(alias.name for alias in node.names)
     private = {m for m in imported if m.startswith("openevent.api") and m != "openevent.api.plugin"}
     assert not private
+
+
+def test_a_resource_type_cannot_be_registered_twice():
+    from openevent.api.program import session_resource
+    from openevent.api.resources import RESOURCES
+
+    assert openevent.api.plugin.register(session_resource) is session_resource  # the same: fine
+    impostor = openevent.api.plugin.Resource(
+        type="session", model=session_resource.model, path="/v1/talks", fields={}
+    )
+    with pytest.raises(ValueError, match="resource type 'session' is already registered"):
+        openevent.api.plugin.register(impostor)
+    assert RESOURCES["session"] is session_resource

@@ -139,6 +139,19 @@ def test_filters_sorting_and_sparse_fieldsets(testapp, event, headers, collectio
     assert all("relationships" not in item for item in sparse["data"])
 
 
+def test_the_event_is_included_on_request(testapp, event, headers, collection, rows):
+    url = f"{collection.url(event)}?include=event&fields[event]=name,timezone"
+    document = testapp.get(url, headers=headers).json
+    assert document["included"] == [
+        {
+            "type": "event",
+            "id": str(event.id),
+            "attributes": {"name": event.name, "timezone": "Asia/Singapore"},
+            "links": {"self": f"/v1/events/{event.id}"},
+        }
+    ]
+
+
 def test_times_are_shown_in_the_events_timezone(testapp, event, headers, collection, rows):
     document = testapp.get(f"{collection.url(event)}?sort={collection.time}", headers=headers).json
     assert document["data"][0]["attributes"][collection.time] == "2030-03-17T09:00:00+08:00"
