@@ -15,8 +15,11 @@ run: $(VENV)/.installed
 	$(BIN)/openevent db upgrade development.ini
 	$(BIN)/pserve development.ini
 
+# The core's tests (with the sample plugins they install), then each first-party plugin's in a
+# session of its own: a plugin's tests see the plugins installed beside it, not the samples.
 test: $(VENV)/.installed
 	$(BIN)/pytest
+	$(BIN)/pytest plugins/openevent-versions/tests
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

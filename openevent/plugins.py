@@ -22,6 +22,8 @@ of :func:`openevent.config.configure`) loads every allowed plugin and fills
 
 :func:`plugin_of` and :func:`is_enabled_for_event` are the contract the change delivery and the
 job runner rely on; :func:`settings_for_event` is how a plugin reads its settings for an event.
+The routes a plugin's ``includeme`` adds answer 404 for events the plugin is turned off for
+(see *Routes* at the end), without a check in its views.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from openevent import __version__, event_locks
+from openevent.api.errors import NotFound
 from openevent.api.fields import Field, FieldContext, Invalid
 from openevent.models import EventPlugin
 
@@ -523,12 +526,16 @@ def includeme(config):
     """Load every allowed plugin and record all of them in ``registry[PLUGINS_KEY]``."""
     settings = config.get_settings()
     plugins: dict[str, PluginInfo] = {}
+    config.add_view_deriver(_answer_404_when_off)
     for candidate in _discover(settings):
         info = candidate.info
         if candidate.includeme is not None:
+            mark = len(config.action_state.actions)
             error = _include(config, candidate.includeme)
             if error:
                 info = replace(info, state=PluginState.FAILED, reason=error)
+            else:
+                _claim_routes(config, info.name, config.action_state.actions[mark:])
         if info.state is PluginState.FAILED:
             log.error("plugin %s skipped: %s", info.name, info.reason)
         elif info.state is PluginState.DISABLED:
@@ -539,3 +546,45 @@ def includeme(config):
     for name in sorted(set(settings.get("openevent.plugins") or ()) - set(plugins)):
         log.warning("openevent.plugins lists %s, which is not installed", name)
     config.registry[PLUGINS_KEY] = plugins
+
+
+# Routes: a plugin's routes answer 404 for the events it is turned off for, whatever their views
+# do. Every route its includeme adds is recorded as the plugin's; a view deriver wraps the views
+# of those routes (and no other) with the check, after the view's permission check, so callers
+# who may not use the route learn nothing of the plugin's state.
+
+_ROUTES_KEY = "openevent.plugin_routes"  # route name -> plugin name
+
+
+def _claim_routes(config, plugin_name: str, actions: list) -> None:
+    """Record the routes among ``actions`` (those of ``plugin_name``'s includeme) as its own."""
+    routes = config.registry.setdefault(_ROUTES_KEY, {})
+    for action in actions:
+        for introspectable in action.get("introspectables", ()):
+            if introspectable.category_name == "routes":
+                routes[introspectable.discriminator] = plugin_name
+
+
+def require_route_enabled(request, event) -> None:
+    """Raise :class:`~openevent.api.errors.NotFound` if the request's route is a plugin's and
+    the plugin is turned off for ``event``; views of plugin routes get this check by themselves,
+    code that finds the event elsewhere (a create naming it in its body) calls it."""
+    route = request.matched_route
+    plugin = route and request.registry.get(_ROUTES_KEY, {}).get(route.name)
+    if not plugin or event is None:
+        return
+    if not is_enabled_for_event(request.dbsession, plugin, event.id):
+        raise NotFound(f"the {plugin} plugin is turned off for this event")
+
+
+def _answer_404_when_off(view, info):
+    """View deriver: the views of a plugin's routes check the plugin is on for the event of
+    their context (``context.event``: EventContext and the row contexts have it)."""
+    if info.options.get("route_name") not in info.registry.get(_ROUTES_KEY, {}):
+        return view
+
+    def checked(context, request):
+        require_route_enabled(request, getattr(context, "event", None))
+        return view(context, request)
+
+    return checked

@@ -7,11 +7,14 @@ these principals from the event's team.
 
 import hashlib
 import hmac
+import re
 import secrets
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
 from pyramid.events import NewRequest
+from pyramid.exceptions import ConfigurationError
 from sqlalchemy import select
 
 from openevent.db import utcnow
@@ -48,6 +51,60 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.ORGANIZER: _ORGANIZER,
     Role.COORGANIZER: _COORGANIZER,
 }
+
+
+# Registry key of the app's role table: ROLE_PERMISSIONS with what plugins added.
+_ROLE_PERMISSIONS_KEY = "openevent.role_permissions"
+_CORE_PERMISSIONS = frozenset(
+    value for name, value in vars(Permission).items() if not name.startswith("_")
+)
+_PERMISSION_NAME = re.compile(r"[a-z0-9_]+:[a-z0-9-]+")
+
+
+def role_permissions(registry) -> Mapping[Role, tuple[str, ...]]:
+    """What each role of an event's team may do in this app: :data:`ROLE_PERMISSIONS` and the
+    permissions plugins define with ``config.add_event_permission``."""
+    return registry.get(_ROLE_PERMISSIONS_KEY, ROLE_PERMISSIONS)
+
+
+def add_event_permission(config, permission: str, roles: Iterable[Role | str]) -> None:
+    """Config directive: grant ``permission``, a permission of the plugin's own, on every event
+    to the members of its team with one of ``roles``.
+
+    ``config.add_event_permission("audit:read", roles=("owner", "organizer"))``. Views and
+    :func:`openevent.api.crud.add_event_scoped_resource` then use it like the core's own. The
+    core's permissions cannot be redefined or given to more roles, and two plugins defining the
+    same permission conflict at start-up, as two routes of the same name do.
+    """
+    if not isinstance(permission, str) or not _PERMISSION_NAME.fullmatch(permission):
+        raise ConfigurationError(
+            f"event permission {permission!r} must be written plugin:action, in lowercase "
+            "letters, digits, '_' (before the colon) and '-' (after it), e.g. audit:read"
+        )
+    if permission in _CORE_PERMISSIONS:
+        raise ConfigurationError(f"{permission} is openevent's own permission")
+    roles = (roles,) if isinstance(roles, str) else tuple(roles)
+    try:
+        granted = tuple(dict.fromkeys(Role(role) for role in roles))
+    except ValueError:
+        names = ", ".join(role.value for role in Role)
+        raise ConfigurationError(f"roles of {permission} must be among {names}") from None
+    if not granted:
+        raise ConfigurationError(f"{permission} must be granted to at least one role")
+
+    def register():
+        table = config.registry[_ROLE_PERMISSIONS_KEY]
+        for role in granted:
+            table[role] = (*table[role], permission)
+
+    introspectable = config.introspectable(
+        "event permissions", permission, permission, "event permission"
+    )
+    introspectable["roles"] = granted
+    # The discriminator makes a second definition of the same permission a conflict.
+    config.action(
+        ("openevent.event-permission", permission), register, introspectables=[introspectable]
+    )
 
 
 def user_principal(user_id: int) -> str:
@@ -157,6 +214,9 @@ def _reject_invalid_token(event):
 
 def includeme(config):
     config.set_security_policy(SecurityPolicy())
+    # This app's role table, which plugins extend with config.add_event_permission().
+    config.registry[_ROLE_PERMISSIONS_KEY] = dict(ROLE_PERMISSIONS)
+    config.add_directive("add_event_permission", add_event_permission)
     config.add_request_method(_current_token, "auth_token", reify=True)
     # NewRequest runs inside the exception-view tween, so the error becomes a JSON:API 401.
     config.add_subscriber(_reject_invalid_token, NewRequest)

@@ -55,7 +55,7 @@ def test_plugin_routes_live_under_v1_and_its_subscriber_runs(registry, testapp):
         item["introspectable"]["name"]: item["introspectable"]["pattern"]
         for item in registry.introspector.get_category("routes")
     }
-    assert routes["sample.notes"].lstrip("/") == "v1/events/{id}/sample-notes"
+    assert routes["event.sample-notes"].lstrip("/") == "v1/events/{id}/sample-notes"
     assert testapp.get("/healthz").headers["X-Openevent-Sample"] == "1"
 
 
@@ -114,7 +114,7 @@ def test_deny_list_disables_a_plugin(build):
     assert plugins["sample"].state is PluginState.DISABLED
     assert plugins["sample"].reason == "listed in openevent.plugins.disabled"
     assert plugins["sample_broken_import"].state is PluginState.DISABLED
-    assert "sample.notes" not in _route_names(registry)
+    assert "event.sample-notes" not in _route_names(registry)
 
 
 def test_allow_list_loads_only_the_plugins_it_names(build, caplog):
@@ -161,12 +161,13 @@ def _tables(url):
 def test_db_upgrade_runs_the_plugin_branch(config_file, empty_database_url, capsys):
     path = config_file()
     assert main(["db", "upgrade", path]) == 0
-    assert {"sample_notes", "event_plugins", "events"} <= _tables(empty_database_url)
+    sample_tables = {"sample_notes", "sample_title_changes"}
+    assert {*sample_tables, "event_plugins", "events"} <= _tables(empty_database_url)
     assert main(["db", "check", path]) == 0
-    assert "sample 3f1c0a5e9b21" in capsys.readouterr().out
+    assert "sample 9d4e7b2c1a58" in capsys.readouterr().out
     assert main(["db", "downgrade", path, "sample@base"]) == 0
     tables = _tables(empty_database_url)
-    assert "sample_notes" not in tables
+    assert not sample_tables & tables
     assert "events" in tables
 
 

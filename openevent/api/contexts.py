@@ -1,8 +1,10 @@
 """Route context factories: load the row a URL names and say, by ACL, who may do what.
 
-An event's ACL comes from its team (``event_roles``); every row of the event inherits it. The
-public is granted ``event:view`` only on what it may see, so a row it may not see answers 404
-(see :func:`denial`), never 403, and its existence does not leak.
+An event's ACL comes from its team (``event_roles``) and the app's role table (the core's
+permissions and those plugins define, :func:`openevent.security.role_permissions`); every row of
+the event inherits it. The public is granted ``event:view`` only on what it may see, so a row it
+may not see answers 404 (see :func:`denial`), never 403, and its existence does not leak. What
+only the team reads (a context with ``public = False``) is such a row for everyone else.
 """
 
 from pyramid.authorization import Allow, Everyone
@@ -11,13 +13,12 @@ from sqlalchemy.orm import selectinload
 from openevent.api.errors import Forbidden, NotFound, Unauthorized
 from openevent.api.fields import Invalid, parse_id
 from openevent.models import Event, EventState
-from openevent.security import ROLE_PERMISSIONS, Permission, user_principal
+from openevent.security import Permission, role_permissions, user_principal
 
 
-def event_acl(event: Event, public: bool) -> list:
-    acl = [
-        (Allow, user_principal(role.user_id), ROLE_PERMISSIONS[role.role]) for role in event.roles
-    ]
+def event_acl(request, event: Event, public: bool) -> list:
+    permissions = role_permissions(request.registry)
+    acl = [(Allow, user_principal(role.user_id), permissions[role.role]) for role in event.roles]
     if public:
         acl.append((Allow, Everyone, Permission.VIEW))
     return acl
@@ -47,19 +48,29 @@ def load_event(request, event_id: int) -> Event:
 class EventContext:
     """An event, for routes under /v1/events/{event_id}."""
 
+    # Whether the public may see what the route shows (if the event is published).
+    public = True
+
     def __init__(self, request, event: Event | None = None):
         self.request = request
         self.event = event if event is not None else load_event(request, _id_from(request, "id"))
 
     @property
     def __acl__(self):
-        return event_acl(self.event, event_is_public(self.event))
+        return event_acl(self.request, self.event, self.public and event_is_public(self.event))
+
+
+class TeamEventContext(EventContext):
+    """An event, for routes of what only its team reads: 404 to anyone else, as a draft."""
+
+    public = False
 
 
 class RowContext:
     """A row that belongs to an event (session, speaker, ticket, ...)."""
 
     resource = None  # set by row_context()
+    public = True  # False: only the team sees any row of the resource (set by row_context())
 
     def __init__(self, request):
         self.request = request
@@ -73,16 +84,19 @@ class RowContext:
     @property
     def __acl__(self):
         public = (
-            event_is_public(self.event)
+            self.public
+            and event_is_public(self.event)
             and getattr(self.row, "deleted_at", None) is None
             and self.resource.is_public(self.row)
         )
-        return event_acl(self.event, public)
+        return event_acl(self.request, self.event, public)
 
 
-def row_context(resource) -> type[RowContext]:
-    """A context factory for the rows of ``resource``."""
-    return type(f"{resource.model.__name__}Context", (RowContext,), {"resource": resource})
+def row_context(resource, *, public: bool = True) -> type[RowContext]:
+    """A context factory for the rows of ``resource``; ``public=False`` when only the event's
+    team may see any of them."""
+    attributes = {"resource": resource, "public": public}
+    return type(f"{resource.model.__name__}Context", (RowContext,), attributes)
 
 
 def denial(request, context) -> Exception:

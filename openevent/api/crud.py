@@ -1,7 +1,7 @@
 """The standard routes of a resource, written once.
 
 :func:`add_event_scoped_resource` gives a resource that belongs to an event (sessions,
-speakers, tickets, tracks, microlocations) its routes:
+speakers, tickets, tracks, microlocations, and plugins' own) its routes:
 
 - ``POST /v1/<plural>`` with ``relationships.event``;
 - ``GET|PATCH|DELETE /v1/<plural>/{id}``, where DELETE moves the row to the trash when the
@@ -9,6 +9,8 @@ speakers, tickets, tracks, microlocations) its routes:
   restores it;
 - ``GET /v1/events/{id}/<plural>``, with filters, sorting, pages, fields, includes, and
   ``filter[trashed]=only|with`` for the team.
+
+A resource without a write permission is read-only: it gets the two GET routes alone.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from functools import partial
 from pyramid.httpexceptions import HTTPNoContent
 from sqlalchemy import select, true
 
-from openevent.api.contexts import EventContext, is_team, load_event, require, row_context
+from openevent.api.contexts import (
+    EventContext,
+    TeamEventContext,
+    is_team,
+    load_event,
+    require,
+    row_context,
+)
 from openevent.api.documents import read_resource_object
 from openevent.api.errors import BadRequest, NotFound, Unprocessable, ValidationFailed
 from openevent.api.fields import FieldContext, Invalid
@@ -28,6 +37,7 @@ from openevent.api.openapi import describe
 from openevent.api.query import parse_document_params, parse_list_params, render_list, render_one
 from openevent.api.resources import Resource, _identifier_id
 from openevent.db import utcnow
+from openevent.plugins import require_route_enabled
 from openevent.security import Permission
 
 
@@ -96,12 +106,27 @@ def created(request, resource: Resource, obj, context):
 
 
 def add_event_scoped_resource(
-    config, resource: Resource, plural: str, permission: str, hooks: Hooks | None = None
+    config,
+    resource: Resource,
+    plural: str,
+    permission: str | None = None,
+    hooks: Hooks | None = None,
+    *,
+    read_permission: str = Permission.VIEW,
 ) -> None:
-    """Register the standard routes of ``resource`` (see the module docstring)."""
+    """Register the standard routes of ``resource`` (see the module docstring).
+
+    ``permission`` is what creating, changing and deleting take; without one the resource is
+    read-only. ``read_permission`` is what reading takes: ``event:view`` (the default) lets the
+    public read the event's rows it may see (:meth:`Resource.public_clause`); any other makes
+    the resource the team's, and everyone else gets 404 from its routes, as from a draft.
+    Permissions may be the core's or a plugin's own (``config.add_event_permission``).
+    """
     hooks = hooks or Hooks()
     trashable = hasattr(resource.model, "deleted_at")
-    context_factory = row_context(resource)
+    public = read_permission == Permission.VIEW
+    context_factory = row_context(resource, public=public)
+    event_context = EventContext if public else TeamEventContext
 
     def create_view(request):
         data = read_resource_object(request, resource.type)
@@ -114,8 +139,9 @@ def add_event_scoped_resource(
             event_id = _identifier_id(linkage.get("data"), "event")
         except Invalid as exc:
             raise Unprocessable(f"event {exc}", pointer="/data/relationships/event/data") from None
-        context = EventContext(request, load_event(request, event_id))
+        context = event_context(request, load_event(request, event_id))
         require(request, permission, context)
+        require_route_enabled(request, context.event)
         if context.event.deleted_at is not None:
             raise Unprocessable("the event is in the trash", pointer="/data/relationships/event")
         data = {
@@ -183,18 +209,27 @@ def add_event_scoped_resource(
     describe(update_view, "update", name, summary=f"Change a {name}; deleted-at: null restores it")
     describe(delete_view, "delete", name, summary=f"Move a {name} to the trash (or delete it)")
     describe(list_view, "list", name, summary=f"List an event's {plural}")
-    config.add_route(f"{name}.collection", f"/{plural}")
-    config.add_route(f"{name}.item", f"/{plural}/{{id}}", factory=context_factory)
-    config.add_route(f"event.{plural}", f"/events/{{id}}/{plural}", factory=EventContext)
     view = dict(renderer="jsonapi")
-    config.add_view(create_view, route_name=f"{name}.collection", request_method="POST", **view)
+    config.add_route(f"{name}.item", f"/{plural}/{{id}}", factory=context_factory)
+    config.add_route(f"event.{plural}", f"/events/{{id}}/{plural}", factory=event_context)
     config.add_view(
         read_view,
         route_name=f"{name}.item",
         request_method="GET",
-        permission=Permission.VIEW,
+        permission=read_permission,
         **view,
     )
+    config.add_view(
+        list_view,
+        route_name=f"event.{plural}",
+        request_method="GET",
+        permission=read_permission,
+        **view,
+    )
+    if permission is None:
+        return  # read-only
+    config.add_route(f"{name}.collection", f"/{plural}")
+    config.add_view(create_view, route_name=f"{name}.collection", request_method="POST", **view)
     config.add_view(
         update_view,
         route_name=f"{name}.item",
@@ -207,12 +242,5 @@ def add_event_scoped_resource(
         route_name=f"{name}.item",
         request_method="DELETE",
         permission=permission,
-        **view,
-    )
-    config.add_view(
-        list_view,
-        route_name=f"event.{plural}",
-        request_method="GET",
-        permission=Permission.VIEW,
         **view,
     )

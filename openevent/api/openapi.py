@@ -15,6 +15,7 @@ from openevent import __version__
 from openevent.api.documents import MEDIA_TYPE
 from openevent.api.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from openevent.api.resources import RESOURCES, Resource
+from openevent.security import Permission
 
 _STATUS = {"read": "200", "list": "200", "update": "200", "create": "201", "delete": "204"}
 _WRITE_ERRORS = ("401", "403", "409", "413", "415", "422")
@@ -234,7 +235,9 @@ def _content(schema: dict, content_type: str = MEDIA_TYPE) -> dict:
     return {content_type: {"schema": schema}}
 
 
-def _operation(method: str, op: Operation | None, view, route_pattern: str) -> dict:
+def _operation(
+    method: str, op: Operation | None, view, route_pattern: str, permission: str | None = None
+) -> dict:
     doc = (getattr(view, "__doc__", None) or "").strip().splitlines()
     summary = (op and op.summary) or (doc[0] if doc else f"{method} {route_pattern}")
     kind = op.kind if op else "custom"
@@ -289,6 +292,9 @@ def _operation(method: str, op: Operation | None, view, route_pattern: str) -> d
     errors = ["400", "404", "405", "500"]
     if method in ("POST", "PATCH", "PUT", "DELETE"):
         errors += _WRITE_ERRORS
+    if permission not in (None, Permission.VIEW):
+        # Reads that take more than seeing the event (the team's, or a plugin's permission).
+        errors += ["401", "403"]
     for code in sorted(set(errors)):
         operation["responses"][code] = {"$ref": f"#/components/responses/error-{code}"}
     return operation
@@ -308,13 +314,16 @@ def build_document(registry) -> dict:
         if route is None or not route["pattern"].lstrip("/").startswith("v1/"):
             continue
         pattern = "/" + route["pattern"].lstrip("/")
+        permission = next(
+            (r["value"] for r in item["related"] if r.category_name == "permissions"), None
+        )
         methods = view["request_methods"] or ("GET",)
         for method in [methods] if isinstance(methods, str) else methods:
             if method == "HEAD":
                 continue
             op = getattr(view["callable"], "__openapi__", None)
             paths.setdefault(pattern, {})[method.lower()] = _operation(
-                method, op, view["callable"], pattern
+                method, op, view["callable"], pattern, permission
             )
     schemas = {"error-document": _ERROR_DOCUMENT}
     for resource in sorted(RESOURCES.values(), key=lambda r: r.type):

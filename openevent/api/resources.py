@@ -21,8 +21,14 @@ _NO_KEY = object()
 
 
 def register(resource: Resource) -> Resource:
-    """Make ``resource`` known by its type (for includes, relationships and OpenAPI)."""
-    RESOURCES[resource.type] = resource
+    """Make ``resource`` known by its type (for includes, relationships and OpenAPI).
+
+    Types are unique: a plugin cannot replace a resource of the core's or another plugin's by
+    registering its type again (a ValueError at import, so the plugin is listed as failed).
+    """
+    known = RESOURCES.setdefault(resource.type, resource)
+    if known is not resource:
+        raise ValueError(f"resource type {resource.type!r} is already registered")
     return resource
 
 

@@ -41,6 +41,8 @@ POLICY = {
     Permission.CREATE_EVENT: {"other", "coorganizer", "organizer", "owner"},
     # Site administrators only (tests/api/test_event_types.py checks that admins may).
     Permission.ADMIN: set(),
+    # The sample plugin's own (tests/plugin_dist), from config.add_event_permission.
+    "sample:write-notes": TEAM_ALL,
 }
 # Writes that are not about a role on an event: tested in their own modules.
 NOT_ROLE_BASED = {
@@ -72,7 +74,10 @@ def world(dbsession):
     event_type = EventType(name="Conference")
     dbsession.add(event_type)
     dbsession.flush()
+    from openevent_sample_plugin.models import SampleNote  # installed for the test run
+
     rows = {
+        "sample-note": SampleNote(event=event, text="Bring the badges"),
         "ticket": make_ticket(dbsession, event),
         "session": make_session(dbsession, event, state=SessionState.ACCEPTED),
         "speaker": make_speaker(dbsession, event),
@@ -210,6 +215,13 @@ for _type, _plural, _attributes in (
     ("microlocation", "microlocations", {"name": "Hall B"}),
 ):
     RECIPES.update(_event_scoped_recipes(_type, _plural, Permission.EDIT_PROGRAM, _attributes))
+# A plugin's resource, written with a permission of the plugin's own.
+RECIPES.update(
+    _event_scoped_recipes("sample-note", "sample-notes", "sample:write-notes", {"text": "Hi"})
+)
+# What only the team reads (the sample notes, read with event:view-team) is not there for other
+# users, as a draft is not: their writes get 404, not 403.
+TEAM_ONLY = {key for key in RECIPES if key[0].startswith("sample-note.")}
 # Routes that do not belong to an event, where "cannot see" does not arise.
 NOT_EVENT_SCOPED = {key for key in RECIPES if key[0].startswith("event-type.")} | {
     ("event.collection", "POST")
@@ -250,6 +262,8 @@ def test_role_matrix(testapp, world, token_for, route, caller):
         assert response.status_int in (200, 201, 204), response.text
     elif caller == "anonymous":
         assert response.status_int == 401, response.text
+    elif caller == "other" and route in TEAM_ONLY:
+        assert response.status_int == 404, response.text
     else:
         assert response.status_int == 403, response.text
         assert response.json["errors"][0]["code"] == "forbidden"

@@ -145,12 +145,12 @@ def test_a_core_revision_leaves_every_plugins_tables_alone(
 def test_a_plugins_first_revision_starts_its_branch(
     config_file, sample_migrations, tmp_path, tables, capsys, core_versions_untouched
 ):
-    # The sample plugin before it had any migration: its folder is empty, its table missing.
-    [first] = sample_migrations.glob("*.py")
-    hidden = first.rename(tmp_path / first.name)
+    # The sample plugin before it had any migration: its folder is empty, its tables missing.
+    hidden = [path.rename(tmp_path / path.name) for path in sample_migrations.glob("*.py")]
+    tables_of_the_plugin = {"sample_notes", "sample_title_changes"}
     try:
         assert main(["db", "upgrade", config_file]) == 0
-        assert "sample_notes" not in tables()
+        assert not tables_of_the_plugin & set(tables())
         argv = [
             "db",
             "revision",
@@ -168,18 +168,20 @@ def test_a_plugins_first_revision_starts_its_branch(
         assert revision["branch_labels"] == ("sample",)
         assert (revision["depends_on"],) == core_bases()  # the core revision making events
         text = written.read_text()
-        assert text.count("op.create_table(") == 1 and "'sample_notes'" in text
+        assert text.count("op.create_table(") == 2
+        assert all(f"'{table}'" in text for table in tables_of_the_plugin)
         assert "versions_counters" not in text
 
         assert main(["db", "upgrade", config_file]) == 0
-        assert "sample_notes" in tables()
+        assert tables_of_the_plugin <= set(tables())
         capsys.readouterr()
         assert main(["db", "check", config_file]) == 0
         assert "sample " in capsys.readouterr().out  # one head on the new branch
     finally:
         for path in sample_migrations.glob("*.py"):
             path.unlink()
-        hidden.rename(first)
+        for path in hidden:
+            path.rename(sample_migrations / path.name)
 
 
 @pytest.mark.parametrize(

@@ -1,14 +1,14 @@
-"""The sample plugin: notes on events, at GET /v1/events/{id}/sample-notes."""
+"""The sample plugin: the one openevent's own tests load, and the tutorial's working example.
+
+- ``/v1/events/{id}/sample-notes``: notes the event's team reads and writes;
+- ``/v1/events/{id}/session-title-changes``: a log of session title changes, read by the
+  event's owners and organizers, written by a job that a change subscriber starts.
+"""
 
 from pyramid.events import NewResponse
 
-from openevent.api.contexts import EventContext
-from openevent.api.errors import NotFound
-from openevent.api.openapi import describe
-from openevent.plugins import is_enabled_for_event
-from openevent.security import Permission
-from openevent_sample_plugin import lifecycle, settings
-from openevent_sample_plugin.models import SampleNote
+# Importing these registers the tables on openevent's Base, the resources and the job.
+from openevent_sample_plugin import jobs, lifecycle, models, resources, settings  # noqa: F401
 
 requires_openevent = ">=0.1,<1"
 description = "Private notes for an event's team"
@@ -22,29 +22,11 @@ on_disabled = lifecycle.on_disabled
 HEADER = "X-Openevent-Sample"
 
 
-def list_notes(context, request):
-    event = context.event
-    if not is_enabled_for_event(request.dbsession, "sample", event.id):
-        raise NotFound("the sample plugin is turned off for this event")
-    notes = request.dbsession.query(SampleNote).filter_by(event_id=event.id).order_by(SampleNote.id)
-    return {
-        "data": [
-            {"type": "sample-note", "id": str(n.id), "attributes": {"text": n.text}} for n in notes
-        ]
-    }
-
-
 def mark_response(event):
     event.response.headers[HEADER] = "1"
 
 
 def includeme(config):
-    config.add_route("sample.notes", "/events/{id}/sample-notes", factory=EventContext)
-    config.add_view(
-        describe(list_notes, "custom", summary="List the event's notes (sample plugin)"),
-        route_name="sample.notes",
-        request_method="GET",
-        permission=Permission.VIEW_TEAM,
-        renderer="jsonapi",
-    )
+    config.include(".resources")
+    config.include(".subscribers")
     config.add_subscriber(mark_response, NewResponse)

@@ -1,7 +1,7 @@
 """The sample plugin's per-event settings, which organizers read and change through
 /v1/events/{id}/plugins/sample. Each is an API field with a default and a help text."""
 
-from openevent.api.fields import Boolean, String
+from openevent.api.plugin import Boolean, String
 from openevent.plugins import Setting
 
 event_settings = {
