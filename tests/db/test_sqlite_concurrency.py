@@ -332,7 +332,9 @@ def _get_paths(testapp, ids):
         if "get" not in operations:
             continue
         collection = template.split("/")[2]
-        yield re.sub(r"\{[a-z_]+\}", str(ids[collection]), template)
+        # A plugin's rows that the test made none of are asked for all the same, as missing
+        # rows (404): a GET must not write whatever it answers.
+        yield re.sub(r"\{[a-z_]+\}", str(ids.get(collection, 0)), template)
 
 
 def test_no_get_route_writes(testapp, dbsession, owner, event, token_for, count_statements):
