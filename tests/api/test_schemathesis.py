@@ -1,0 +1,291 @@
+"""Property-based test of the whole API against its own OpenAPI document, with schemathesis.
+
+Every operation of /v1/openapi.json is called in process (the WSGI app, no server) with
+generated requests, valid and invalid, once as an event's owner and once anonymously. Every
+answer must not be a server error, and must have a documented status, a documented content
+type and a body that matches the documented schema.
+
+- The owner's run has schemathesis's coverage phase (boundary values and each kind of invalid
+  value, deterministically) and its fuzzing phase; the anonymous run, which most writes refuse
+  at once, has the fuzzing phase only. Both generate valid and invalid data.
+- Generation is derandomized with a fixed seed: CI sees the same requests every time.
+- Most requests are steered to real rows (an event with a session, speaker, track,
+  microlocation, ticket and a team member), or nearly every answer would be a 404; one in five
+  is sent as generated, so unknown and malformed ids are tried too.
+- Each request runs in a savepoint rolled back after it: examples do not pile up rows, and every
+  request starts from the same data.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+import zlib
+from collections import Counter
+from contextlib import contextmanager
+from datetime import datetime
+
+import pytest
+import schemathesis
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from openevent.models import (
+    EventRole,
+    EventState,
+    EventType,
+    Microlocation,
+    Role,
+    SessionState,
+    Track,
+)
+from openevent.testing import make_event, make_session, make_speaker, make_ticket, make_user
+
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# 30 generated requests per operation and caller, on top of the coverage phase's: the test
+# takes about 2.5 minutes of CPU on SQLite.
+FUZZING = {"mode": "all", "max-examples": 30, "deterministic": True, "database": "none"}
+PHASES = {"examples": {"enabled": False}, "stateful": {"enabled": False}}
+CONFIGS = {
+    "owner": {"seed": 9, "generation": FUZZING, "phases": PHASES},
+    "anonymous": {
+        "seed": 9,
+        "generation": FUZZING,
+        "phases": {**PHASES, "coverage": {"enabled": False}},
+    },
+}
+PASSWORD = "correct horse"
+
+# TEMPORARY, until the other fixes of issue 9 (section 2) are merged: classes of failure that
+# other branches fix, recognised by the exception the server logged. An example in one of these
+# classes does not fail the test; each class met is reported in pytest's warnings summary
+# instead, with a count and an example request. Remove an entry once its fix is merged, and
+# the whole table once it is empty.
+KNOWN_FAILURES = {
+    "integer beyond 64 bits in an id (issue 9, section 2)": (
+        "Python int too large to convert to SQLite INTEGER",
+        "out of range for type bigint",
+        "integer out of range",
+    ),
+    "malformed plugin-switch document (issue 9, section 2)": (
+        "AttributeError: 'str' object has no attribute 'get'",
+        "AttributeError: 'list' object has no attribute 'get'",
+        "TypeError: unhashable type",
+    ),
+    "NUL character in a string on PostgreSQL (issue 9, section 2)": (
+        "cannot contain NUL (0x00) characters",
+    ),
+}
+
+
+@pytest.fixture
+def world(dbsession):
+    """The rows requests are steered to, and their ids by the collection that names them."""
+    owner = make_user(dbsession, password=PASSWORD)
+    member, spare = make_user(dbsession, password=None), make_user(dbsession, password=None)
+    event = make_event(dbsession, owner=owner, state=EventState.PUBLISHED)
+    role = EventRole(event=event, user=member, role=Role.COORGANIZER)
+    event_type = EventType(name="Conference")
+    track = Track(event=event, name="Python")
+    microlocation = Microlocation(event=event, name="Hall A")
+    dbsession.add_all([role, event_type, track, microlocation])
+    dbsession.flush()
+    ids = {
+        "events": event.id,
+        "sessions": make_session(dbsession, event, state=SessionState.ACCEPTED).id,
+        "speakers": make_speaker(dbsession, event).id,
+        "tickets": make_ticket(dbsession, event).id,
+        "tracks": track.id,
+        "microlocations": microlocation.id,
+        "event-types": event_type.id,
+        "users": owner.id,
+        "roles": role.id,
+    }
+    # Linkage in request bodies: relationship name -> id.
+    linked = {
+        "event": event.id,
+        "user": spare.id,
+        "track": track.id,
+        "microlocation": microlocation.id,
+        "speakers": ids["speakers"],
+        "event-type": event_type.id,
+    }
+    return owner, ids, linked
+
+
+def _sent_as_generated(case) -> bool:
+    """One request in five is sent as generated (a stable choice, for reproducible runs)."""
+    key = repr((case.method, case.path, case.path_parameters, case.query, case.body))
+    return zlib.crc32(key.encode()) % 5 == 0
+
+
+def _steer_path(case, ids: dict) -> None:
+    parameters = dict(case.path_parameters)
+    collection = case.path.split("/")[2]
+    if "id" in parameters and collection in ids:
+        parameters["id"] = str(ids[collection])
+    if "role_id" in parameters:
+        parameters["role_id"] = str(ids["roles"])
+    case.path_parameters = parameters
+
+
+def _ordered_times(attributes: dict) -> None:
+    """starts-at before ends-at, so that a valid create is not refused for their order."""
+    try:
+        starts, ends = (datetime.fromisoformat(attributes[k]) for k in ("starts-at", "ends-at"))
+        if starts.tzinfo is None or ends.tzinfo is None or ends > starts:
+            return
+    except (KeyError, TypeError, ValueError):
+        return
+    attributes["starts-at"], attributes["ends-at"] = attributes["ends-at"], attributes["starts-at"]
+
+
+def _steer_body(case, owner, linked: dict) -> None:
+    body = case.body
+    if case.path == "/v1/auth/login" and isinstance(body, dict):
+        case.body = {**body, "email": owner.email, "password": PASSWORD}
+        return
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        return
+    data = dict(body["data"])
+    if case.method == "PATCH" and case.path_parameters:
+        # The row an update names must be the one in the URL.
+        data["id"] = case.path_parameters.get("role_id") or case.path_parameters["id"]
+    if isinstance(data.get("attributes"), dict):
+        attributes = dict(data["attributes"])
+        if "timezone" in attributes:
+            attributes["timezone"] = "Asia/Singapore"
+        _ordered_times(attributes)
+        data["attributes"] = attributes
+    if isinstance(data.get("relationships"), dict):
+        relationships = dict(data["relationships"])
+        for name, linkage in relationships.items():
+            target = linkage.get("data") if isinstance(linkage, dict) else None
+            if name not in linked:
+                continue
+            if isinstance(target, dict):
+                relationships[name] = {"data": {**target, "id": str(linked[name])}}
+            elif isinstance(target, list):
+                items = [{**t, "id": str(linked[name])} for t in target if isinstance(t, dict)]
+                relationships[name] = {"data": items[:1]}
+        data["relationships"] = relationships
+    case.body = {**body, "data": data}
+
+
+@pytest.fixture(params=["owner", "anonymous"])
+def caller(request):
+    return request.param
+
+
+@pytest.fixture
+def api_schema(wsgi_app, db_connection, world, caller):
+    config = schemathesis.Config.from_dict(CONFIGS[caller])
+    schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", wsgi_app, config=config)
+    owner, ids, linked = world
+
+    @schema.hook
+    def filter_case(context, case):
+        # Query strings are text: a parameter "of the wrong JSON type" is just other text, which
+        # the other scenarios cover. Leaving these out halves the coverage phase.
+        data = case.meta.phase.data
+        return not (
+            getattr(data, "scenario", None) == "incorrect_type"
+            and data.parameter_location == ParameterLocation.QUERY
+        )
+
+    @schema.hook
+    def map_case(context, case):
+        if _sent_as_generated(case):
+            return case
+        if case.path_parameters and not case.meta.is_negative_at(ParameterLocation.PATH):
+            _steer_path(case, ids)
+        if not case.meta.is_negative_at(ParameterLocation.BODY):
+            _steer_body(case, owner, linked)
+        return case
+
+    return schema
+
+
+@pytest.fixture
+def headers(caller, world, token_for):
+    return token_for(world[0]) if caller == "owner" else {}
+
+
+@pytest.fixture(autouse=True)
+def _node_id(request):
+    """schemathesis 4.32 renames subtests through ``Node._nodeid``, which pytest 9.2 removed."""
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+
+
+class _ServerErrors(logging.Handler):
+    """The exceptions the API's error view logs, as 'Type: message'."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[str] = []
+
+    def emit(self, record):
+        if record.exc_info:
+            self.seen.append(f"{record.exc_info[0].__name__}: {record.exc_info[1]}")
+
+
+@contextmanager
+def _server_errors():
+    handler, logger = _ServerErrors(), logging.getLogger("openevent.api.errors")
+    logger.addHandler(handler)
+    try:
+        yield handler.seen
+    finally:
+        logger.removeHandler(handler)
+
+
+def _known_class(errors: list[str]) -> str | None:
+    for name, markers in KNOWN_FAILURES.items():
+        if errors and all(any(m in error for m in markers) for error in errors):
+            return name
+    return None
+
+
+@pytest.fixture
+def known_failures(request):
+    """Examples in a known class of failure, reported once per class after the test."""
+    met: Counter = Counter()
+    examples: dict[str, str] = {}
+    yield met, examples
+    for name, count in met.items():
+        warnings.warn(
+            f"known failure, to be fixed by another branch: {name}: {count} request(s), e.g. "
+            f"{examples[name]}",
+            stacklevel=1,
+        )
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.mark.filterwarnings("always:known failure")
+@schema.parametrize()
+def test_api(case, headers, db_connection, known_failures):
+    savepoint = db_connection.begin_nested()
+    try:
+        with _server_errors() as errors:
+            case.call_and_validate(headers=headers, checks=CHECKS)
+    except BaseExceptionGroup:  # schemathesis's FailureGroup: the checks that failed
+        name = _known_class(errors)
+        if name is None:
+            raise
+        met, examples = known_failures
+        met[name] += 1
+        examples.setdefault(name, f"{case.method} {case.formatted_path}")
+    finally:
+        savepoint.rollback()
