@@ -137,8 +137,14 @@ _TOKEN = {
         "expires_at": {"type": "string", "format": "date-time"},
     },
 }
-describe(register_user, "create", "user", summary="Register an account")
-describe(read_user, "read", "user", summary="Read your own account")
+describe(
+    register_user,
+    "create",
+    "user",
+    summary="Register an account",
+    write_only={"password": {"type": "string", "minLength": MIN_PASSWORD_LENGTH}},
+)
+describe(read_user, "read", "user", summary="Read your own account", parameters=())
 describe(
     login,
     "custom",

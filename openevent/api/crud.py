@@ -33,7 +33,7 @@ from openevent.api.contexts import (
 from openevent.api.documents import read_resource_object
 from openevent.api.errors import BadRequest, NotFound, Unprocessable, ValidationFailed
 from openevent.api.fields import FieldContext, Invalid
-from openevent.api.openapi import describe
+from openevent.api.openapi import PERMANENT, describe
 from openevent.api.query import parse_document_params, parse_list_params, render_list, render_one
 from openevent.api.resources import Resource, _identifier_id
 from openevent.db import utcnow
@@ -207,8 +207,20 @@ def add_event_scoped_resource(
     describe(create_view, "create", name, summary=f"Create a {name} in an event")
     describe(read_view, "read", name, summary=f"Read a {name}")
     describe(update_view, "update", name, summary=f"Change a {name}; deleted-at: null restores it")
-    describe(delete_view, "delete", name, summary=f"Move a {name} to the trash (or delete it)")
-    describe(list_view, "list", name, summary=f"List an event's {plural}")
+    describe(
+        delete_view,
+        "delete",
+        name,
+        summary=f"Move a {name} to the trash (or delete it)",
+        parameters=(PERMANENT,),
+    )
+    describe(
+        list_view,
+        "list",
+        name,
+        summary=f"List an event's {plural}",
+        filters={key: fn.__doc__ or "" for key, fn in hooks.special_filters.items()},
+    )
     view = dict(renderer="jsonapi")
     config.add_route(f"{name}.item", f"/{plural}/{{id}}", factory=context_factory)
     config.add_route(f"event.{plural}", f"/events/{{id}}/{plural}", factory=event_context)

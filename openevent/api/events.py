@@ -271,7 +271,7 @@ describe(delete_event, "delete", "event", summary="Move an event to the trash")
 describe(list_roles, "list", "event-role", summary="List the event's team")
 describe(add_role, "create", "event-role", summary="Give a user a role on the event")
 describe(change_role, "update", "event-role", summary="Change a team member's role")
-describe(remove_role, "delete", "event-role", summary="Remove a team member")
+describe(remove_role, "delete", "event-role", summary="Remove a team member", errors=("409",))
 
 
 def includeme(config):

@@ -121,6 +121,14 @@ describe(
     "custom",
     summary="Languages sessions may use, named in ?locale=xx",
     response_schema=_LANGUAGES,
+    parameters=(
+        {
+            "name": "locale",
+            "in": "query",
+            "description": "the locale to name the languages in: en, de, de-DE, pt_BR...",
+            "schema": {"type": "string", "default": "en"},
+        },
+    ),
 )
 
 

@@ -53,6 +53,8 @@ describe(
     "custom",
     summary="The event's version counters (ETag; If-None-Match answers 304)",
     response_schema=_DOCUMENT_SCHEMA,
+    parameters=({"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},),
+    responses={"304": "Not modified: If-None-Match holds the current ETag"},
 )
 
 
