@@ -108,9 +108,13 @@ def test_statuses_follow_the_routes_behaviour(document):
     # Creating an event or an account names nothing that could be missing.
     assert "404" not in _statuses(document, "/v1/events", "post")
     assert "404" not in _statuses(document, "/v1/users", "post")
-    # Lists with a trash refuse filter[trashed] outside the team.
-    assert "403" in _statuses(document, "/v1/events/{id}/sessions", "get")
-    assert "403" not in _statuses(document, "/v1/event-types", "get")
+    # Lists with a trash answer filter[trashed] outside the team as if there were no trash.
+    assert "404" in _statuses(document, "/v1/events", "get")
+    assert "403" not in _statuses(document, "/v1/events/{id}/sessions", "get")
+    assert "404" not in _statuses(document, "/v1/event-types", "get")
+    # The server chooses ids: every create may refuse a client-generated one.
+    assert "403" in _statuses(document, "/v1/events", "post")
+    assert "403" in _statuses(document, "/v1/users", "post")
     # Bodies: JSON:API documents may conflict with the URL (409); login takes plain JSON.
     assert {"409", "413", "415", "422"} <= _statuses(document, "/v1/sessions/{id}", "patch")
     login = _statuses(document, "/v1/auth/login", "post")
@@ -154,7 +158,7 @@ def test_refusals_are_documented(testapp, document, event, draft, owner, strange
         ("patch", "/v1/events/{id}/plugins", f"/v1/events/{event.id}/plugins", coorganizer, 403),
         ("get", "/v1/users/{id}", f"/v1/users/{owner.id}", {}, 401),
         ("get", "/v1/users/{id}", f"/v1/users/{owner.id}", stranger, 404),
-        ("get", "/v1/events", "/v1/events?filter[trashed]=only", {}, 403),
+        ("get", "/v1/events", "/v1/events?filter[trashed]=only", {}, 404),
         ("get", "/v1/languages", "/v1/languages", {"Authorization": "Bearer nope"}, 401),
     ]
     for method, path, url, headers, status in cases:
@@ -231,8 +235,11 @@ def test_response_schemas_are_closed(document):
 
 
 def test_a_plugins_route_gets_its_statuses_from_its_permission(document):
-    """The sample plugin describes its route as "custom" only; its team-only permission and
-    its path parameter give it 401, 403 and 404."""
+    """The sample plugin declares its notes with the resource API; their team-only read
+    permission and the path parameter give the list 401, 403 and 404, as the core's team
+    lists have; a trash they have none of."""
     notes = document["paths"]["/v1/events/{id}/sample-notes"]["get"]
-    assert notes["operationId"] == "sample.notes.get"
+    assert notes["operationId"] == "event.sample-notes.get"
     assert set(notes["responses"]) == {"200", "400", "401", "403", "404", "503"}
+    roles = document["paths"]["/v1/events/{id}/roles"]["get"]
+    assert set(notes["responses"]) == set(roles["responses"])
