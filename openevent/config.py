@@ -24,6 +24,9 @@ def configure(settings) -> Configurator:
     config.include(".security")
     # The job broker and request.enqueue; after the database, whose sessions carry the outbox.
     config.include(".jobs")
+    # File storage (openevent.storage): registry["openevent.storage"], request.storage and, in
+    # jobs, ctx.storage.
+    config.include(".storage")
     # The JSON:API under /v1.
     config.include(".api")
     # GET /healthz for load balancers and operators.

@@ -47,6 +47,9 @@ Fixtures (each ``name`` here is one; a test names those it needs):
   retries included) to completion with a worker of its own, and returns how many messages were
   processed. A job that fails on its last retry makes it raise that job's exception, unless
   ``run_jobs(fail_fast=False)``. It can be called several times in a test.
+- ``memory_storage``: a fresh, empty memory storage (:mod:`openevent.storage`) that is the
+  app's storage (``request.storage``, ``ctx.storage``) for the test, the previous one restored
+  after it.
 - ``redis_registry``: the registry of a second app whose broker is the Redis at
   ``OPENEVENT_TEST_REDIS_URL``, under a namespace of this run's own (deleted at the end),
   its sessions joined to the test's transaction. Tests using it are skipped without that
@@ -86,6 +89,7 @@ from openevent.jobs.worker import started_worker
 from openevent.models import Event, EventRole, Role, Session, Speaker, Ticket, User
 from openevent.models import user as user_module
 from openevent.security import issue_token
+from openevent.storage import STORAGE_KEY, MemoryStorage
 
 TEST_DATABASE_ENV = "OPENEVENT_TEST_DATABASE_URL"
 TEST_REDIS_ENV = "OPENEVENT_TEST_REDIS_URL"
@@ -289,6 +293,16 @@ def count_statements(db_connection):
             event.remove(db_connection, "before_cursor_execute", _record)
 
     return counting
+
+
+@pytest.fixture
+def memory_storage(registry) -> Iterator[MemoryStorage]:
+    """A fresh memory storage as the app's storage for this test."""
+    previous = registry[STORAGE_KEY]
+    storage = MemoryStorage(registry.settings["openevent.secret"])
+    registry[STORAGE_KEY] = storage
+    yield storage
+    registry[STORAGE_KEY] = previous
 
 
 @pytest.fixture

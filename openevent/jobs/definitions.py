@@ -38,6 +38,11 @@ class JobContext:
     message_id: str
     event_id: int | None = None  # as given to ``enqueue(..., event_id=...)``
 
+    @property
+    def storage(self):
+        """The app's file storage (:mod:`openevent.storage`), as ``request.storage``."""
+        return self.registry["openevent.storage"]
+
     def enqueue(self, job: Job, *args, event_id: int | None = None, **kwargs) -> str:
         """Enqueue a follow-up job, sent when this job's transaction commits."""
         from openevent.jobs.outbox import enqueue
