@@ -59,3 +59,5 @@ def _request_storage(request) -> IStorage:
 def includeme(config):
     config.registry[STORAGE_KEY] = build_storage(config.registry.settings)
     config.add_request_method(_request_storage, "storage", reify=True)
+    config.add_route("storage.file", "/files/*key")
+    config.scan("openevent.storage.views")

@@ -1,0 +1,108 @@
+"""GET /files/{key}: public objects to anyone, private ones only through a valid signed URL."""
+
+import hashlib
+import time
+
+import pytest
+
+from openevent.storage import STORAGE_KEY, LocalStorage
+from openevent.storage.signing import signed_url
+
+
+@pytest.fixture(params=["memory", "local"])
+def storage(request, registry, memory_storage, tmp_path):
+    """The app's storage for the test: the memory one, or a local one in a folder of its own."""
+    if request.param == "memory":
+        return memory_storage
+    local = LocalStorage(tmp_path / "files", registry.settings["openevent.secret"])
+    registry[STORAGE_KEY] = local  # storage restores the app's own afterwards
+    return local
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+
+
+def test_a_public_image_is_served_inline_with_its_type_and_etag(testapp, storage):
+    storage.put("events/1/a logo é.png", PNG, "image/png", public=True, cache_control="max-age=60")
+    url = storage.url("events/1/a logo é.png")
+    response = testapp.get(url, status=200)
+    assert response.body == PNG
+    assert response.content_type == "image/png"
+    assert response.headers["Content-Length"] == str(len(PNG))
+    assert response.headers["ETag"] == f'"{hashlib.md5(PNG).hexdigest()}"'
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "max-age=60"
+    assert "Content-Disposition" not in response.headers
+    head = testapp.head(url, status=200)
+    assert head.body == b""
+    assert head.headers["Content-Length"] == str(len(PNG))
+
+
+def test_conditional_get_answers_304(testapp, storage):
+    storage.put("a.png", PNG, "image/png", public=True)
+    etag = testapp.get("/files/a.png").headers["ETag"]
+    response = testapp.get("/files/a.png", headers={"If-None-Match": etag}, status=304)
+    assert response.body == b""
+    testapp.get("/files/a.png", headers={"If-None-Match": '"other"'}, status=200)
+
+
+def test_range_requests_get_the_bytes_asked_for(testapp, storage):
+    storage.put("a.bin", bytes(range(256)), "application/octet-stream", public=True)
+    response = testapp.get("/files/a.bin", headers={"Range": "bytes=10-19"}, status=206)
+    assert response.body == bytes(range(10, 20))
+    assert response.headers["Content-Range"] == "bytes 10-19/256"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/html", "image/svg+xml", "application/pdf", "text/html; charset=utf-8"]
+)
+def test_anything_but_a_safe_image_is_an_attachment(testapp, storage, content_type):
+    storage.put("page", b"<script>alert(1)</script>", content_type, public=True)
+    response = testapp.get("/files/page", status=200)
+    assert response.headers["Content-Disposition"] == "attachment"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_private_object_needs_its_signed_url(testapp, storage):
+    storage.put("exports/1/export.zip", b"zip", "application/zip")
+    response = testapp.get(storage.url("exports/1/export.zip"), status=200)
+    assert response.body == b"zip"
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert response.headers["Content-Disposition"] == "attachment"
+    # Unsigned: as if it did not exist, so unsigned requests learn nothing.
+    unsigned = testapp.get("/files/exports/1/export.zip", status=404)
+    assert unsigned.json["errors"][0]["code"] == "not-found"
+    missing = testapp.get("/files/exports/1/missing.zip", status=404).json["errors"][0]
+    assert missing == unsigned.json["errors"][0] | {"detail": missing["detail"]}
+
+
+def test_tampered_or_expired_signatures_are_403(testapp, storage, registry):
+    storage.put("private/a.zip", b"a", "application/zip")
+    storage.put("private/b.zip", b"b", "application/zip")
+    good = storage.url("private/a.zip")
+    query = good.split("?")[1]
+    expires = int(query.split("expires=")[1].split("&")[0])
+    signature = query.split("signature=")[1]
+    bad = [
+        f"/files/private/b.zip?{query}",  # another key
+        good.replace(f"expires={expires}", f"expires={expires + 60}"),
+        good.replace(signature, "0" * len(signature)),
+        "/files/private/a.zip?expires=soon&signature=x",
+        "/files/private/a.zip?signature=" + signature,
+        "/files/private/missing.zip?" + query,
+    ]
+    for url in bad:
+        response = testapp.get(url, status=403)
+        assert response.json["errors"][0]["code"] == "forbidden", url
+        assert response.json["errors"][0]["source"] == {"parameter": "signature"}
+    # Signed an hour ago for an hour and a second: expired a second ago.
+    secret = registry.settings["openevent.secret"]
+    expired = signed_url(secret, "private/a.zip", 3601, now=time.time() - 3602)
+    assert testapp.get(expired, status=403).json["errors"][0]["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("path", ["/files/", "/files/a/../b", "/files/a%00b", "/files/missing"])
+def test_bad_or_missing_keys_are_404(testapp, storage, path):
+    storage.put("b", b"b", "text/plain", public=True)
+    response = testapp.get(path, status=404)
+    assert response.json["errors"][0]["status"] == "404"
