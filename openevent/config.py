@@ -24,8 +24,8 @@ def configure(settings) -> Configurator:
     config.include(".security")
     # The job broker and request.enqueue; after the database, whose sessions carry the outbox.
     config.include(".jobs")
-    # File storage (openevent.storage): registry["openevent.storage"], request.storage and, in
-    # jobs, ctx.storage.
+    # File storage (openevent.storage): registry["openevent.storage"], request.storage, in jobs
+    # ctx.storage, and GET /files/{key} serving public and signed objects.
     config.include(".storage")
     # The JSON:API under /v1.
     config.include(".api")

@@ -2,7 +2,7 @@
 
 ``config.include("openevent.storage")`` builds the backend the ``openevent.storage`` setting
 names and makes it ``registry["openevent.storage"]``, ``request.storage`` and, in jobs,
-``ctx.storage``. Features and plugins store files only through it, never through a path or a
+``ctx.storage``, and serves objects at ``GET /files/{key}`` (:mod:`openevent.storage.views`). Features and plugins store files only through it, never through a path or a
 bucket of their own. See docs/storage.md.
 """
 
