@@ -2,8 +2,9 @@
 
 ``config.include("openevent.storage")`` builds the backend the ``openevent.storage`` setting
 names and makes it ``registry["openevent.storage"]``, ``request.storage`` and, in jobs,
-``ctx.storage``, and serves objects at ``GET /files/{key}`` (:mod:`openevent.storage.views`). Features and plugins store files only through it, never through a path or a
-bucket of their own. See docs/storage.md.
+``ctx.storage``; it serves objects at ``GET /files/{key}`` (:mod:`openevent.storage.views`).
+Features and plugins store files only through it, never through a path or a bucket of their
+own. See docs/storage.md.
 """
 
 from openevent.storage.interface import DEFAULT_URL_EXPIRY, IStorage, ObjectNotFound, StoredFile
