@@ -20,13 +20,12 @@ import shutil
 import tempfile
 import threading
 from contextlib import suppress
-from datetime import timedelta
 from pathlib import Path
 
 from openevent.storage._common import CHUNK_SIZE, HashingWriter, as_stream
 from openevent.storage.interface import ObjectNotFound, StoredFile
 from openevent.storage.keys import InvalidKey, validate_key, validate_prefix
-from openevent.storage.signing import file_path, signed_url, verify_signed
+from openevent.storage.signing import SignedURLs
 
 _META_SUFFIX = ".meta.json"
 _TEMP_PREFIX = ".tmp-"
@@ -34,7 +33,7 @@ _TEMP_PREFIX = ".tmp-"
 _STRIPES = 64
 
 
-class LocalStorage:
+class LocalStorage(SignedURLs):
     def __init__(self, root: str | os.PathLike, secret: str):
         self.root = Path(root).resolve()
         self._secret = secret
@@ -148,14 +147,6 @@ class LocalStorage:
 
     def exists(self, key) -> bool:
         return self._path(key).is_file()
-
-    def url(self, key, *, expires: int | timedelta | None = None) -> str:
-        if self.stat(key).public:
-            return file_path(key)
-        return signed_url(self._secret, key, expires)
-
-    def verify_signed(self, key, expires, signature, now=None) -> bool:
-        return verify_signed(self._secret, key, expires, signature, now=now)
 
     def list(self, prefix: str = "") -> list[StoredFile]:
         validate_prefix(prefix)

@@ -7,15 +7,14 @@ concurrent writers of one key leave one writer's whole object.
 import io
 import shutil
 import threading
-from datetime import timedelta
 
 from openevent.storage._common import CHUNK_SIZE, HashingWriter, as_stream
 from openevent.storage.interface import ObjectNotFound, StoredFile
 from openevent.storage.keys import validate_key, validate_prefix
-from openevent.storage.signing import file_path, signed_url, verify_signed
+from openevent.storage.signing import SignedURLs
 
 
-class MemoryStorage:
+class MemoryStorage(SignedURLs):
     def __init__(self, secret: str):
         self._secret = secret
         self._lock = threading.Lock()
@@ -61,14 +60,6 @@ class MemoryStorage:
         validate_key(key)
         with self._lock:
             return key in self._objects
-
-    def url(self, key, *, expires: int | timedelta | None = None) -> str:
-        if self.stat(key).public:
-            return file_path(key)
-        return signed_url(self._secret, key, expires)
-
-    def verify_signed(self, key, expires, signature, now=None) -> bool:
-        return verify_signed(self._secret, key, expires, signature, now=now)
 
     def list(self, prefix: str = "") -> list[StoredFile]:
         validate_prefix(prefix)

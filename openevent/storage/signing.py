@@ -52,3 +52,19 @@ def verify_signed(secret: str, key: str, expires, signature_: str, now=None) -> 
     if not isinstance(signature_, str) or at < (time.time() if now is None else now):
         return False
     return hmac.compare_digest(signature(secret, key, at), signature_)
+
+
+class SignedURLs:
+    """``url`` and ``verify_signed`` of a backend served by the app at ``/files``: public
+    objects get their plain path, private ones a signed, expiring URL. A backend sets
+    ``_secret`` and has ``stat``."""
+
+    _secret: str
+
+    def url(self, key, *, expires: int | timedelta | None = None) -> str:
+        if self.stat(key).public:
+            return file_path(key)
+        return signed_url(self._secret, key, expires)
+
+    def verify_signed(self, key, expires, signature, now=None) -> bool:
+        return verify_signed(self._secret, key, expires, signature, now=now)
