@@ -34,7 +34,7 @@ def test_the_sample_plugins_files_are_shown_as_they_are():
             source = (ROOT / "tests" / "plugin_dist" / match[2]).read_text()
             assert text in source if match[1] else text == source, match[2]
             shown += 1
-    assert shown == 3  # settings.py, lifecycle.py and the lines of __init__.py
+    assert shown == 4  # settings.py, lifecycle.py, commands.py and the lines of __init__.py
 
 
 def test_the_settings_document_is_what_the_api_answers(testapp, event, headers):

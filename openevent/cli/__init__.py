@@ -2,12 +2,14 @@
 
 import argparse
 import sys
+from importlib.metadata import entry_points
 
 from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
 
 from openevent import __version__
 from openevent.cli import db, jobs, plugins, shell, worker
+from openevent.cli.api import ENTRY_POINT_GROUP
 from openevent.settings import SettingsError
 
 COMMANDS = (db, jobs, plugins, shell, worker)
@@ -23,7 +25,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.register(commands)
+    _register_plugin_commands(commands)
     return parser
+
+
+def _register_plugin_commands(commands) -> None:
+    """Add the commands of the entry point group openevent.commands (see openevent.cli.api)."""
+    for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        where = f"{entry_point.name} = {entry_point.value}"
+        if entry_point.name in commands.choices:
+            print(f"openevent: command {where}: the name is taken; skipped", file=sys.stderr)
+            continue
+        try:
+            entry_point.load()(commands)
+        except Exception as exc:  # a plugin's bug must not take `openevent db upgrade` down
+            print(f"openevent: command {where} failed to load: {exc!r}; skipped", file=sys.stderr)
 
 
 def main(argv=None) -> int:
