@@ -9,9 +9,11 @@ first bad key.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -75,9 +77,21 @@ def as_broker_url(value: str) -> str:
 
 
 def as_storage_backend(value: str) -> str:
-    if value not in {"local", "gcs", "memory"}:
-        raise ValueError("expected one of local, gcs, memory")
+    # Which names are installed is checked when the storage is built (openevent.storage).
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", value):
+        raise ValueError("expected a storage backend name such as local, gcs or memory")
     return value
+
+
+def as_base_url(value: str) -> str:
+    """An absolute http(s) URL or a path starting with ``/``, without its trailing slash."""
+    parsed = urlsplit(value)
+    absolute = parsed.scheme in {"http", "https"} and parsed.netloc
+    if not (absolute or (value.startswith("/") and not value.startswith("//"))):
+        raise ValueError("expected an http(s):// URL or a path starting with /")
+    if parsed.query or parsed.fragment:
+        raise ValueError("a base URL has no query or fragment")
+    return value.rstrip("/")
 
 
 def as_secret(value: str) -> str:
@@ -216,7 +230,15 @@ SETTINGS: tuple[Setting, ...] = (
         as_storage_backend,
         default="local",
         env="OPENEVENT_STORAGE",
-        help="file storage backend: local, gcs or memory",
+        help="file storage backend: local, gcs, memory or one a plugin installs",
+    ),
+    Setting(
+        "openevent.storage.public_base_url",
+        as_base_url,
+        default="",
+        env="OPENEVENT_STORAGE_PUBLIC_BASE_URL",
+        help="where public objects are served from (a CDN, or a web server serving the local "
+        "storage folder); empty: the app serves them at /files/",
     ),
     Setting(
         "openevent.storage.local_path",

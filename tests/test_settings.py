@@ -49,7 +49,7 @@ def test_undeclared_keys_pass_through():
         ({**BASE, "sqlalchemy.url": "not a url"}, {}, "sqlalchemy.url: expected a database URL"),
         ({**BASE, "sqlalchemy.url": "mysql://x/y"}, {}, "sqlalchemy.url: only sqlite"),
         ({**BASE, "openevent.broker_url": "kafka://x"}, {}, "openevent.broker_url: expected stub"),
-        ({**BASE, "openevent.storage": "s3"}, {}, "openevent.storage: expected one of"),
+        ({**BASE, "openevent.storage": "S3 bucket"}, {}, "openevent.storage: expected a storage"),
         ({**BASE, "openevent.db.pool_size": "many"}, {}, "openevent.db.pool_size: invalid"),
         ({**BASE, "openevent.db.pool_size": "0"}, {}, "openevent.db.pool_size: expected a pos"),
         ({**BASE, "openevent.jobs.in_process_worker": "perhaps"}, {}, "in_process_worker: exp"),

@@ -1,4 +1,4 @@
-"""File storage: one interface (:class:`IStorage`) over the local, memory and (soon) GCS backends.
+"""File storage: one interface (:class:`IStorage`) over the local, memory and GCS backends.
 
 ``config.include("openevent.storage")`` builds the backend the ``openevent.storage`` setting
 names and makes it ``registry["openevent.storage"]``, ``request.storage`` and, in jobs,
@@ -7,14 +7,19 @@ Features and plugins store files only through it, never through a path or a buck
 own. See docs/storage.md.
 """
 
+from importlib.metadata import entry_points
+
+from openevent.settings import SettingsError
 from openevent.storage.interface import DEFAULT_URL_EXPIRY, IStorage, ObjectNotFound, StoredFile
 from openevent.storage.keys import InvalidKey, validate_key, validate_prefix
 from openevent.storage.local import LocalStorage
 from openevent.storage.memory import MemoryStorage
 
 STORAGE_KEY = "openevent.storage"
+BACKENDS_GROUP = "openevent.storages"
 
 __all__ = [
+    "BACKENDS_GROUP",
     "DEFAULT_URL_EXPIRY",
     "STORAGE_KEY",
     "IStorage",
@@ -23,34 +28,36 @@ __all__ = [
     "MemoryStorage",
     "ObjectNotFound",
     "StoredFile",
+    "backend_names",
     "build_storage",
     "validate_key",
     "validate_prefix",
 ]
 
 
-class NotBuiltStorage:
-    """Stands in for a backend not built yet: the app starts, and any use says so."""
-
-    def __init__(self, name: str, issue: str):
-        self._message = f"{name} storage arrives with {issue}"
-
-    def _refuse(self, *args, **kwargs):
-        raise NotImplementedError(self._message)
-
-    put = open = stat = delete = exists = url = verify_signed = list = _refuse
+def backend_names() -> list[str]:
+    """The names ``openevent.storage`` may take: the installed backends, by name."""
+    return sorted({entry_point.name for entry_point in entry_points(group=BACKENDS_GROUP)})
 
 
 def build_storage(settings) -> IStorage:
-    """The storage backend that ``settings`` (parsed by openevent.settings) name."""
-    backend = settings["openevent.storage"]
-    secret = settings["openevent.secret"]
-    if backend == "memory":
-        return MemoryStorage(secret)
-    if backend == "local":
-        return LocalStorage(settings["openevent.storage.local_path"], secret)
-    # "gcs": the setting is accepted (production.ini names it), the backend is not built yet.
-    return NotBuiltStorage(backend, "issue 11")
+    """The storage backend that ``settings`` (parsed by openevent.settings) name.
+
+    Backends are the entry points of the group ``openevent.storages``: openevent's own
+    (``local``, ``memory``, ``gcs``) and any a plugin distribution adds. Each names a
+    ``from_settings(settings)`` factory returning an :class:`IStorage`.
+    """
+    name = settings["openevent.storage"]
+    found = [ep for ep in entry_points(group=BACKENDS_GROUP) if ep.name == name]
+    if not found:
+        raise SettingsError(
+            f"openevent.storage: no storage backend {name!r} is installed "
+            f"(installed: {', '.join(backend_names())})"
+        )
+    if len(found) > 1:
+        where = ", ".join(sorted(ep.value for ep in found))
+        raise SettingsError(f"openevent.storage: {name!r} names several backends: {where}")
+    return found[0].load()(settings)
 
 
 def _request_storage(request) -> IStorage:

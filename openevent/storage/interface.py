@@ -1,7 +1,7 @@
 """What every storage backend offers: :class:`IStorage`, and the :class:`StoredFile` it returns."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol, runtime_checkable
 
 # How long a signed URL stays valid when ``url()`` is not told.
@@ -22,6 +22,8 @@ class StoredFile:
     etag: str  # the MD5 of the content, hex: the same on every backend
     public: bool = False
     cache_control: str | None = None
+    # When the object was last written, timezone-aware UTC (to the second on some backends).
+    last_modified: datetime | None = None
 
 
 @runtime_checkable

@@ -14,12 +14,14 @@ writer's content with another's metadata; across processes a reader may for a mo
 content with the previous metadata (never a mix of contents).
 """
 
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
 import threading
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 from openevent.storage._common import CHUNK_SIZE, HashingWriter, as_stream
@@ -33,10 +35,25 @@ _TEMP_PREFIX = ".tmp-"
 _STRIPES = 64
 
 
+def from_settings(settings) -> "LocalStorage":
+    """The backend ``openevent.storage = local`` names (entry point group openevent.storages)."""
+    return LocalStorage(
+        settings["openevent.storage.local_path"],
+        settings["openevent.secret"],
+        public_base_url=settings["openevent.storage.public_base_url"],
+    )
+
+
+def _modified(status: os.stat_result) -> datetime:
+    # The content file's modification time: the rename keeps the time its write ended.
+    return datetime.fromtimestamp(status.st_mtime, UTC)
+
+
 class LocalStorage(SignedURLs):
-    def __init__(self, root: str | os.PathLike, secret: str):
+    def __init__(self, root: str | os.PathLike, secret: str, *, public_base_url: str = ""):
         self.root = Path(root).resolve()
         self._secret = secret
+        self._public_base_url = public_base_url
         self._locks = [threading.Lock() for _ in range(_STRIPES)]
 
     def _path(self, key: str) -> Path:
@@ -109,11 +126,12 @@ class LocalStorage(SignedURLs):
         with self._locks[hash(key) % _STRIPES]:
             os.replace(content, path)
             os.replace(metadata, self._meta_path(path))
-        return stored
+            modified = _modified(path.stat())
+        return dataclasses.replace(stored, last_modified=modified)
 
     def _stored(self, key: str, path: Path) -> StoredFile:
         try:
-            size = path.stat().st_size
+            status = path.stat()
             meta = json.loads(self._meta_path(path).read_bytes())
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise ObjectNotFound(key) from None
@@ -121,11 +139,12 @@ class LocalStorage(SignedURLs):
             raise ObjectNotFound(key)
         return StoredFile(
             key=key,
-            size=size,
+            size=status.st_size,
             content_type=meta["content_type"],
             etag=meta["etag"],
             public=meta["public"],
             cache_control=meta["cache_control"],
+            last_modified=_modified(status),
         )
 
     def stat(self, key) -> StoredFile:

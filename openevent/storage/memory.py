@@ -7,6 +7,7 @@ concurrent writers of one key leave one writer's whole object.
 import io
 import shutil
 import threading
+from datetime import UTC, datetime
 
 from openevent.storage._common import CHUNK_SIZE, HashingWriter, as_stream
 from openevent.storage.interface import ObjectNotFound, StoredFile
@@ -14,9 +15,17 @@ from openevent.storage.keys import validate_key, validate_prefix
 from openevent.storage.signing import SignedURLs
 
 
+def from_settings(settings) -> "MemoryStorage":
+    """The backend ``openevent.storage = memory`` names (entry point group openevent.storages)."""
+    return MemoryStorage(
+        settings["openevent.secret"], public_base_url=settings["openevent.storage.public_base_url"]
+    )
+
+
 class MemoryStorage(SignedURLs):
-    def __init__(self, secret: str):
+    def __init__(self, secret: str, *, public_base_url: str = ""):
         self._secret = secret
+        self._public_base_url = public_base_url
         self._lock = threading.Lock()
         self._objects: dict[str, tuple[StoredFile, bytes]] = {}
 
@@ -32,6 +41,7 @@ class MemoryStorage(SignedURLs):
             etag=writer.md5.hexdigest(),
             public=public,
             cache_control=cache_control,
+            last_modified=datetime.now(UTC),
         )
         with self._lock:
             self._objects[key] = (stored, buffer.getvalue())

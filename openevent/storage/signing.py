@@ -54,15 +54,24 @@ def verify_signed(secret: str, key: str, expires, signature_: str, now=None) -> 
     return hmac.compare_digest(signature(secret, key, at), signature_)
 
 
+def public_url(base_url: str, key: str) -> str:
+    """``<base_url>/<key>``, the key percent-encoded as in ``/files`` paths."""
+    return f"{base_url.rstrip('/')}/{quote(key, safe='/')}"
+
+
 class SignedURLs:
     """``url`` and ``verify_signed`` of a backend served by the app at ``/files``: public
-    objects get their plain path, private ones a signed, expiring URL. A backend sets
-    ``_secret`` and has ``stat``."""
+    objects get their plain path (or ``public_base_url`` + key, where a CDN or a web server
+    serves the objects), private ones a signed, expiring URL. A backend sets ``_secret``,
+    may set ``_public_base_url``, and has ``stat``."""
 
     _secret: str
+    _public_base_url: str = ""
 
     def url(self, key, *, expires: int | timedelta | None = None) -> str:
         if self.stat(key).public:
+            if self._public_base_url:
+                return public_url(self._public_base_url, key)
             return file_path(key)
         return signed_url(self._secret, key, expires)
 

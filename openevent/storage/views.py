@@ -6,7 +6,8 @@ answered 404, as a missing object is, so unsigned requests cannot tell which pri
 A signature that is present but wrong or expired is a 403, whether or not the key exists.
 
 The content is streamed from ``storage.open()``; WebOb's conditional responses answer
-``If-None-Match`` (304) and ``Range`` (206) from the ETag and size.
+``If-None-Match`` and ``If-Modified-Since`` (304) and ``Range`` (206, ``If-Range``) from the
+ETag, modification time and size.
 """
 
 from pyramid.response import FileIter, Response
@@ -62,6 +63,7 @@ def serve_file(request):
     )
     response.content_length = stored.size
     response.etag = stored.etag
+    response.last_modified = stored.last_modified  # If-Modified-Since: 304 as well
     response.accept_ranges = "bytes"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if stored.content_type.split(";")[0].strip().lower() not in INLINE_TYPES:

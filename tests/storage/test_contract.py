@@ -1,8 +1,10 @@
 """The storage contract: every backend behaves the same (run against memory and local)."""
 
+import dataclasses
 import hashlib
 import os
 import threading
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -50,8 +52,10 @@ def read_all(storage, key) -> bytes:
 
 
 def test_put_open_exists_stat_delete(storage):
+    before = datetime.now(UTC).replace(microsecond=0)
     stored = storage.put("events/1/notes.txt", b"hello", "text/plain", cache_control="max-age=60")
-    assert stored == StoredFile(
+    assert before <= stored.last_modified <= datetime.now(UTC)
+    assert dataclasses.replace(stored, last_modified=None) == StoredFile(
         key="events/1/notes.txt",
         size=5,
         content_type="text/plain",

@@ -2,6 +2,7 @@
 
 import hashlib
 import time
+from wsgiref.handlers import format_date_time
 
 import pytest
 
@@ -44,6 +45,16 @@ def test_conditional_get_answers_304(testapp, storage):
     response = testapp.get("/files/a.png", headers={"If-None-Match": etag}, status=304)
     assert response.body == b""
     testapp.get("/files/a.png", headers={"If-None-Match": '"other"'}, status=200)
+
+
+def test_last_modified_answers_if_modified_since(testapp, storage):
+    stored = storage.put("a.png", PNG, "image/png", public=True)
+    response = testapp.get("/files/a.png")
+    assert response.last_modified == stored.last_modified.replace(microsecond=0)
+    since = {"If-Modified-Since": response.headers["Last-Modified"]}
+    testapp.get("/files/a.png", headers=since, status=304)
+    earlier = format_date_time(stored.last_modified.timestamp() - 60)
+    testapp.get("/files/a.png", headers={"If-Modified-Since": earlier}, status=200)
 
 
 def test_range_requests_get_the_bytes_asked_for(testapp, storage):

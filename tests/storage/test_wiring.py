@@ -1,26 +1,30 @@
 """The storage in the app: the setting picks the backend; request.storage, ctx.storage and the
 memory_storage fixture reach it."""
 
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import pytest
 from pyramid.request import Request, apply_request_extensions
 
+import openevent.storage
 from openevent.jobs.definitions import JobContext
-from openevent.settings import load_settings
+from openevent.settings import SettingsError, load_settings
 from openevent.storage import (
+    BACKENDS_GROUP,
     STORAGE_KEY,
     IStorage,
     LocalStorage,
     MemoryStorage,
+    backend_names,
     build_storage,
 )
 
 SECRET = "a test secret of some length"
 
 
-def settings(**overrides):
-    raw = {"sqlalchemy.url": "sqlite://", "openevent.secret": SECRET}
+def settings(raw_extra=(), **overrides):
+    raw = {"sqlalchemy.url": "sqlite://", "openevent.secret": SECRET, **dict(raw_extra)}
     raw.update({f"openevent.storage{k}": v for k, v in overrides.items()})
     return load_settings(raw)
 
@@ -85,7 +89,7 @@ def test_memory_storage_fixture_is_the_apps_storage_for_the_test(registry, memor
 def test_production_ini_starts_with_gcs(monkeypatch):
     from pyramid.paster import get_app
 
-    from openevent.storage import NotBuiltStorage
+    from openevent.storage.gcs import NotBuiltStorage
 
     root = Path(__file__).parents[2]
     monkeypatch.setenv("OPENEVENT_DATABASE_URL", "sqlite://")
@@ -95,3 +99,63 @@ def test_production_ini_starts_with_gcs(monkeypatch):
     monkeypatch.delenv("OPENEVENT_STORAGE", raising=False)
     app = get_app(str(root / "production.ini"))
     assert isinstance(app.registry[STORAGE_KEY], NotBuiltStorage)
+
+
+def test_an_unknown_backend_stops_start_up_naming_the_installed_ones():
+    with pytest.raises(
+        SettingsError,
+        match=r"no storage backend 's3' is installed \(installed: "
+        r"gcs, local, memory\)",
+    ):
+        build_storage(settings(**{"": "s3"}))
+    with pytest.raises(SettingsError, match=r"openevent\.storage: expected a storage backend name"):
+        settings(**{"": "../local"})
+
+
+class PluginStorage(MemoryStorage):
+    """A plugin's backend: reads a setting of its own."""
+
+    def __init__(self, settings):
+        super().__init__(settings["openevent.secret"])
+        self.region = settings["openevent_s3.region"]
+
+
+def test_plugins_add_backends_through_entry_points(monkeypatch):
+    plugin = EntryPoint("s3", f"{__name__}:PluginStorage", BACKENDS_GROUP)
+    installed = [*entry_points(group=BACKENDS_GROUP), plugin]
+    monkeypatch.setattr(
+        openevent.storage,
+        "entry_points",
+        lambda group: installed if group == BACKENDS_GROUP else [],
+    )
+    assert backend_names() == ["gcs", "local", "memory", "s3"]
+    storage = build_storage(settings({"openevent_s3.region": "eu-west-1"}, **{"": "s3"}))
+    assert isinstance(storage, PluginStorage) and storage.region == "eu-west-1"
+    # Two distributions claiming one name: neither is picked silently.
+    installed.append(EntryPoint("s3", "elsewhere:S3", BACKENDS_GROUP))
+    with pytest.raises(SettingsError, match="'s3' names several backends"):
+        build_storage(settings(**{"": "s3"}))
+
+
+@pytest.mark.parametrize(
+    ("base", "url"),
+    [
+        ("https://cdn.example.org/files/", "https://cdn.example.org/files/events/1/a%20b.png"),
+        ("/static-files", "/static-files/events/1/a%20b.png"),
+    ],
+)
+def test_public_base_url_serves_public_objects_elsewhere(tmp_path, base, url):
+    storage = build_storage(
+        settings(**{"": "local", ".local_path": str(tmp_path), ".public_base_url": base})
+    )
+    storage.put("events/1/a b.png", b"png", "image/png", public=True)
+    storage.put("events/1/private.zip", b"zip", "application/zip")
+    assert storage.url("events/1/a b.png") == url
+    # Private objects still go through the app's signed URLs.
+    assert storage.url("events/1/private.zip").startswith("/files/events/1/private.zip?expires=")
+
+
+@pytest.mark.parametrize("base", ["cdn.example.org", "ftp://x/", "//cdn.example.org", "/a?b=1"])
+def test_public_base_url_must_be_a_url_or_an_absolute_path(base):
+    with pytest.raises(SettingsError, match=r"openevent\.storage\.public_base_url"):
+        settings(**{".public_base_url": base})
