@@ -1,0 +1,1 @@
+"""Importing Open Event data: archives read without trusting them (:mod:`.archive`)."""
