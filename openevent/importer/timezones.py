@@ -4,8 +4,8 @@ Open Event files carry what organizers typed or older servers wrote: ``US/Pacifi
 alias, kept), ``US / Pacific`` (spacing), ``asia/singapore`` (case), Windows names
 (``Pacific Standard Time``) and CLDR's names for a zone's time (``Hawaii-Aleutian``). Each is
 looked up in that order; a name that fits several zones with different rules (CLDR's
-``Australia_Central``: Darwin keeps no summer time, Adelaide does), or none, raises :class:`UnknownTimezone`, since every
-time of the event would be read wrong.
+``Australia_Central``: Darwin keeps no summer time, Adelaide does), or none, raises
+:class:`UnknownTimezone`, since every time of the event would be read wrong.
 """
 
 import re
