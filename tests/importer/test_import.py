@@ -1,0 +1,95 @@
+"""Importing the samples and messy exports into a new event: rows, links, repairs, all or
+nothing."""
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from openevent.importer import ImportFailed, import_archive
+from openevent.models import Event, EventRole, EventState, Role, Session, Speaker, Track
+from openevent.testing import make_user
+
+SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "open-event"
+
+
+@pytest.fixture
+def owner(dbsession):
+    return make_user(dbsession, password=None)
+
+
+def count(dbsession, model, event):
+    return dbsession.scalar(select(func.count()).select_from(model).filter_by(event_id=event.id))
+
+
+def test_fossasia_imports_with_its_program(dbsession, owner):
+    event, report = import_archive(dbsession, SAMPLES / "FOSSASIASummit2017", owner_id=owner.id)
+    assert event.name == "FOSSASIA Summit 2017"
+    assert event.timezone == "Asia/Singapore"
+    assert event.state == EventState.DRAFT  # the new team publishes it when it is ready
+    assert dbsession.scalars(select(EventRole.role).filter_by(event_id=event.id)).all() == [
+        Role.OWNER
+    ]
+    assert count(dbsession, Session, event) == report.counts["sessions"] == 214
+    assert count(dbsession, Speaker, event) == report.counts["speakers"] == 207
+    assert count(dbsession, Track, event) == 22
+    source = json.loads((SAMPLES / "FOSSASIASummit2017" / "sessions").read_text())
+    first = source[0]
+    session = dbsession.scalars(
+        select(Session).filter_by(event_id=event.id, title=first["title"].strip())
+    ).one()
+    assert session.starts_at.isoformat() == "2017-03-17T06:25:00+00:00"  # 14:25+08:00
+    assert sorted(s.name for s in session.speakers) == sorted(
+        p["name"].strip() for p in first["speakers"]
+    )
+    assert session.track.name == first["track"]["name"]
+    assert session.microlocation.name == first["microlocation"]["name"]
+
+
+def test_an_unknown_timezone_fails_and_leaves_nothing(dbsession, owner, tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    event = json.loads((SAMPLES / "PyCon17" / "event").read_text())
+    (folder / "event").write_text(json.dumps({**event, "timezone": "Mars/Base"}))
+    before = dbsession.scalar(select(func.count()).select_from(Event))
+    with pytest.raises(ImportFailed, match="unknown timezone 'Mars/Base'") as failed:
+        import_archive(dbsession, folder, owner_id=owner.id)
+    assert (failed.value.file, failed.value.key) == ("event", "timezone")
+    assert dbsession.scalar(select(func.count()).select_from(Event)) == before
+
+
+def test_mapped_timezones_and_naive_times_are_reported(dbsession, owner, tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "event").write_text(
+        json.dumps(
+            {
+                "id": 4,
+                "name": "Luau",
+                "timezone": "Hawaii-Aleutian",
+                "starts-at": "2017-05-17T10:00:00",
+                "ends-at": "2017-05-18T18:00:00",
+            }
+        )
+    )
+    (folder / "sessions").write_text(
+        json.dumps(
+            [
+                {
+                    "id": 1,
+                    "title": "Hi",
+                    "start_time": "2017-05-17T10:00:00",
+                    "end_time": "2017-05-17T11:00:00",
+                    "slides-url": "not a url",
+                }
+            ]
+        )
+    )
+    event, report = import_archive(dbsession, folder, owner_id=owner.id)
+    assert event.timezone == "America/Adak"
+    assert event.starts_at.isoformat() == "2017-05-17T19:00:00+00:00"  # HDT is UTC-9
+    findings = [(f.kind, f.file, f.reason) for f in report.findings]
+    assert ("repaired", "event", "timezone 'Hawaii-Aleutian' read as America/Adak") in findings
+    assert ("warning", "sessions", "2 times without a UTC offset read in America/Adak") in findings
+    assert ("warning", "event", "2 times without a UTC offset read in America/Adak") in findings
