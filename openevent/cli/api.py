@@ -8,7 +8,8 @@ stderr and left out, so a broken plugin never breaks ``openevent db upgrade``.
 
 Inside the handler, :func:`app_registry` builds the application (core and enabled plugins) from
 CONFIG, :func:`openevent.db.transaction_scope` gives a session in its own transaction, and
-:func:`progress` draws a progress bar on a terminal (and nothing when stderr is not one).
+:func:`progress` (over items) and :func:`progress_bar` (stepped by hand) draw a progress bar on a
+terminal, and nothing when stderr is not one.
 """
 
 from collections.abc import Iterable, Iterator
@@ -29,6 +30,7 @@ __all__ = [
     "add_config_argument",
     "app_registry",
     "progress",
+    "progress_bar",
     "transaction_scope",
 ]
 
@@ -54,3 +56,9 @@ def progress(items: Iterable[T], *, total: int | None = None, description: str =
     """``items``, drawing a progress bar on stderr while they are consumed (tqdm)."""
     # disable=None: a bar only on a terminal, so logs and pipes get no control characters.
     return tqdm(items, total=total, desc=description or None, unit="", disable=None)
+
+
+def progress_bar(*, total: int | None = None, description: str = "") -> tqdm:
+    """A progress bar for work that is not a loop over items: ``bar.update(n)`` as ``n`` more
+    steps are done; use it as a context manager (``with progress_bar(...) as bar:``)."""
+    return tqdm(total=total, desc=description or None, unit="", disable=None)
