@@ -50,6 +50,18 @@ class ArchiveLimits:
     max_total_bytes: int = 2 * 1024**3  # uncompressed, all members together
     max_member_bytes: int = 512 * 1024**2  # uncompressed, one member
     max_ratio: int = 200
+    max_json_bytes: int = 64 * 1024**2  # one collection file: parsed whole, in memory
+
+    @classmethod
+    def from_settings(cls, settings) -> "ArchiveLimits":
+        """The limits the ``openevent.import.*`` settings give."""
+        return cls(
+            max_members=settings["openevent.import.max_members"],
+            max_total_bytes=settings["openevent.import.max_uncompressed_bytes"],
+            max_member_bytes=settings["openevent.import.max_member_bytes"],
+            max_ratio=settings["openevent.import.max_compression_ratio"],
+            max_json_bytes=settings["openevent.import.max_json_bytes"],
+        )
 
 
 def _check_name(name: str) -> str:
@@ -98,8 +110,9 @@ class Archive:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, sizes: dict[str, int], opener, closer=lambda: None):
+    def __init__(self, sizes: dict[str, int], opener, closer=lambda: None, limits=None):
         self.sizes = sizes  # member path -> uncompressed size, files only
+        self.limits = limits or ArchiveLimits()
         self._opener = opener
         self._closer = closer
 
@@ -126,7 +139,7 @@ class Archive:
                 raise ArchiveRefused(f"cannot be read: {exc}", member) from None
             return io.BufferedReader(_Limited(stream, sizes[member], member))
 
-        return cls(sizes, opener, archive.close)
+        return cls(sizes, opener, archive.close, limits)
 
     @staticmethod
     def _checked_zip(archive: zipfile.ZipFile, limits: ArchiveLimits) -> dict[str, int]:
@@ -193,7 +206,7 @@ class Archive:
                 _Limited(os.fdopen(descriptor, "rb", buffering=0), sizes[member], member)
             )
 
-        return cls(sizes, opener)
+        return cls(sizes, opener, limits=limits)
 
     def __enter__(self) -> "Archive":
         return self

@@ -140,6 +140,11 @@ def _as_id(value) -> str | None:
 
 
 def _parse_json(archive: Archive, member: str, file: str):
+    if archive.sizes[member] > archive.limits.max_json_bytes:
+        raise ImportFailed(
+            f"larger than {archive.limits.max_json_bytes} bytes, the limit of a collection file",
+            file=file,
+        )
     try:
         return json.loads(archive.read(member))
     except UnicodeDecodeError as exc:

@@ -2,6 +2,7 @@
 
 from openevent.models.auth import AuthToken
 from openevent.models.event import Event, EventRole, EventState, EventType, Role
+from openevent.models.imports import ImportJob, ImportState
 from openevent.models.jobs import JobDelivery, JobFailure, OutboxMessage
 from openevent.models.plugin import EventPlugin
 from openevent.models.program import (
@@ -22,6 +23,8 @@ __all__ = [
     "EventRole",
     "EventState",
     "EventType",
+    "ImportJob",
+    "ImportState",
     "JobDelivery",
     "JobFailure",
     "Microlocation",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from openevent.importer.archive import Archive
+from openevent.importer.archive import Archive, ArchiveLimits
 from openevent.importer.normalize import read_program
 from openevent.importer.report import ImportFailed, Report
 
@@ -184,3 +184,15 @@ def test_an_archive_without_an_event_fails(tmp_path):
     (folder / "event").rename(folder / "sessions")
     with pytest.raises(ImportFailed, match="no event file"):
         read(folder)
+
+
+def test_a_collection_file_over_the_json_limit_is_not_parsed(tmp_path):
+    folder = export(tmp_path, sessions=[{"id": n, "title": "x" * 100} for n in range(100)])
+    report = Report()
+    with Archive.open(folder, ArchiveLimits(max_json_bytes=5000)) as archive:
+        program = read_program(archive, report)
+    assert program.records["sessions"] == []
+    [finding] = report.findings
+    assert finding.reason == (
+        "whole file skipped: file sessions: larger than 5000 bytes, the limit of a collection file"
+    )
