@@ -75,6 +75,7 @@ def includeme(config):
         config.include(".tickets")
         config.include(".program")
         config.include(".event_plugins")
+        config.include(".imports")
         # Last: it describes the routes above.
         config.include(".openapi")
 

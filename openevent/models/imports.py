@@ -5,9 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from openevent.db.meta import Base
+from openevent.models.event import Event
 from openevent.models.mixins import CreatedMixin
 
 
@@ -40,3 +41,5 @@ class ImportJob(CreatedMixin, Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+    event: Mapped[Event | None] = relationship()

@@ -1,0 +1,136 @@
+"""Import jobs: an export in storage becomes an event through the job; the job's user (and
+admins) follow it at /v1/import-jobs; a failing import leaves no event; a dead job shows failed."""
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from openevent.importer.jobs import run_import
+from openevent.jobs.outbox import enqueue
+from openevent.models import Event, ImportJob, ImportState, JobFailure
+from openevent.testing import JSONAPI_HEADERS, make_user
+
+SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "open-event"
+
+
+def zipped(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, f"{folder.name}/{path.name}")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def user(dbsession):
+    return make_user(dbsession, password=None)
+
+
+@pytest.fixture
+def headers(token_for, user):
+    return {**token_for(user), **JSONAPI_HEADERS}
+
+
+@pytest.fixture
+def start_import(dbsession, tm, memory_storage, user):
+    """Store ``content`` as an upload and enqueue its job, as POST /v1/events/import does."""
+
+    def _start(content: bytes, strict=False) -> int:
+        job = ImportJob(user_id=user.id, strict=strict, file_name="export.zip")
+        dbsession.add(job)
+        dbsession.flush()
+        job.archive_key = f"imports/{job.id}/export.zip"
+        memory_storage.put(job.archive_key, content, "application/zip")
+        job.message_id = enqueue(dbsession, run_import, job.id)
+        job_id = job.id
+        tm.commit()
+        tm.begin()
+        return job_id
+
+    return _start
+
+
+def test_an_import_job_creates_the_event_and_shows_its_report(
+    testapp, dbsession, start_import, run_jobs, headers, user, memory_storage
+):
+    job_id = start_import(zipped(SAMPLES / "FOSSASIASummit2017"))
+    queued = testapp.get(f"/v1/import-jobs/{job_id}", headers=headers).json["data"]
+    assert queued["attributes"]["state"] == "queued"
+    run_jobs()
+    document = testapp.get(f"/v1/import-jobs/{job_id}", headers=headers).json["data"]
+    attributes = document["attributes"]
+    assert attributes["state"] == "done" and attributes["progress"] == 100
+    assert attributes["report"]["counts"]["sessions"] == 214
+    assert attributes["error"] is None
+    event_id = int(document["relationships"]["event"]["data"]["id"])
+    event = dbsession.get(Event, event_id)
+    assert event.name == "FOSSASIA Summit 2017"
+    assert memory_storage.list("imports/") == []  # the upload is gone
+    listed = testapp.get("/v1/import-jobs", headers=headers).json
+    assert [item["id"] for item in listed["data"]] == [str(job_id)]
+
+
+def test_a_failing_import_leaves_no_event_and_says_why(
+    testapp, dbsession, start_import, run_jobs, headers, memory_storage
+):
+    events_before = dbsession.scalar(select(func.count()).select_from(Event))
+    job_id = start_import(zipped(SAMPLES / "PyCon17"), strict=True)
+    run_jobs()
+    attributes = testapp.get(f"/v1/import-jobs/{job_id}", headers=headers).json["data"][
+        "attributes"
+    ]
+    assert attributes["state"] == "failed"
+    assert attributes["error"]["file"] in ("event", "sessions", "speakers")
+    assert "refused: strict import" in attributes["error"]["reason"]
+    assert dbsession.scalar(select(func.count()).select_from(Event)) == events_before
+    assert memory_storage.list("imports/") == []
+
+
+def test_a_hostile_upload_fails_with_a_reason(testapp, start_import, run_jobs, headers):
+    job_id = start_import(b"PK\x03\x04 this is no zip")
+    run_jobs()
+    error = testapp.get(f"/v1/import-jobs/{job_id}", headers=headers).json["data"]["attributes"][
+        "error"
+    ]
+    assert error["reason"] == "not a zip archive (or a damaged one)"
+
+
+def test_a_job_that_died_shows_failed(testapp, dbsession, tm, start_import, headers):
+    job_id = start_import(zipped(SAMPLES / "PyCon17"))
+    job = dbsession.get(ImportJob, job_id)
+    job.state = ImportState.RUNNING
+    dbsession.add(
+        JobFailure(
+            message_id=job.message_id,
+            actor_name="openevent.importer.jobs.run_import",
+            queue_name="default",
+            args="{}",
+            message=b"{}",
+            error="worker died 4 times while running this job",
+            traceback="",
+            attempts=4,
+        )
+    )
+    dbsession.flush()
+    attributes = testapp.get(f"/v1/import-jobs/{job_id}", headers=headers).json["data"][
+        "attributes"
+    ]
+    assert attributes["state"] == "failed"
+    assert attributes["error"] == {
+        "reason": "the import job died: worker died 4 times while running this job"
+    }
+
+
+def test_only_the_importer_and_admins_see_an_import(testapp, dbsession, start_import, token_for):
+    job_id = start_import(b"x")
+    testapp.get(f"/v1/import-jobs/{job_id}", status=401)
+    other = make_user(dbsession, password=None)
+    testapp.get(f"/v1/import-jobs/{job_id}", headers=token_for(other), status=404)
+    assert testapp.get("/v1/import-jobs", headers=token_for(other)).json["data"] == []
+    admin = make_user(dbsession, password=None, is_admin=True)
+    testapp.get(f"/v1/import-jobs/{job_id}", headers=token_for(admin), status=200)
+    for bad in ("abc", "0x1", "99999999999", "-1"):
+        testapp.get(f"/v1/import-jobs/{bad}", headers=token_for(admin), status=404)
