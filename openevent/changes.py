@@ -35,7 +35,8 @@ Choices, written down for plugin authors in ``docs/changes.md``:
 - Rows the database removes by itself (``ON DELETE CASCADE`` when an event is deleted for
   good) are not reported one by one: the parent's deletion stands for them.
 - Bulk statements bypass the ORM and its events; code that runs them reports what they did
-  with :func:`record_update` (as :mod:`openevent.ticket_positions` does).
+  with :func:`record_update` (as :mod:`openevent.ticket_positions` does) and
+  :func:`record_insert` (as :mod:`openevent.importer.load` does).
 - Once the first phase has read the changes, the public models must not change again in that
   transaction: a flush or :func:`record_update` of them raises, and the transaction rolls back.
   Subscribers change openevent's rows in a job, which delivers changes of its own.
@@ -460,6 +461,25 @@ def record_update(session, model: type, id: int, event_id: int | None, changes: 
     changes_log.records.append(_Record(model, id, "updated", event_id, _actor(session), plain))
 
 
+def record_insert(session, model: type, rows: Iterable[Mapping]) -> None:
+    """Report rows that a bulk INSERT the ORM did not see created (an import's, say).
+
+    Each of ``rows`` maps the row's attributes to their values, its ``id`` (as ``RETURNING``
+    gave it) included; links of sessions and speakers may be given as ``speakers`` or
+    ``sessions`` tuples of ids. They are delivered as creations, like rows the ORM flushes.
+    """
+    if model not in _MODELS:
+        return
+    changes_log = _writable_log(session)
+    if changes_log is None:
+        return
+    actor = _actor(session)
+    for row in rows:
+        event_id = row["id"] if model is Event else row.get("event_id")
+        plain = {key: (None, _plain(value)) for key, value in row.items()}
+        changes_log.records.append(_Record(model, row["id"], "created", event_id, actor, plain))
+
+
 def _event_id(obj, values: Mapping) -> int | None:
     return values.get("id") if isinstance(obj, Event) else values.get("event_id")
 
@@ -522,17 +542,25 @@ def _link_changes(session, objs) -> dict[tuple[type, int], tuple[int | None, dic
         (Session, "speakers", 0, session_ids),
         (Speaker, "sessions", 1, speaker_ids),
     ):
+        # Each side's links indexed once: a flush of thousands of links stays linear.
+        after_by_id, added_by_id, removed_by_id = (
+            _by_side(pairs, side) for pairs in (now, added, removed)
+        )
         for id in ids:
-
-            def linked(pairs, id=id, side=side):
-                return {pair[1 - side] for pair in pairs if pair[side] == id}
-
-            after = linked(now)
-            before = (after - linked(added)) | linked(removed)
+            after = after_by_id.get(id, set())
+            before = (after - added_by_id.get(id, set())) | removed_by_id.get(id, set())
             if before != after:
                 value = (tuple(sorted(before)), tuple(sorted(after)))
                 changes[model, id] = (event_ids[model, id], {key: value})
     return changes
+
+
+def _by_side(pairs, side: int) -> dict[int, set[int]]:
+    """``{id on side: {ids linked to it}}`` for (session id, speaker id) ``pairs``."""
+    linked: dict[int, set[int]] = {}
+    for pair in pairs:
+        linked.setdefault(pair[side], set()).add(pair[1 - side])
+    return linked
 
 
 def _before_flush(session, flush_context, instances):
@@ -560,11 +588,13 @@ def _before_flush(session, flush_context, instances):
                 session.refresh(obj, attribute_names=list(state.expired_attributes))
 
 
-def _row_change(session, obj) -> tuple[str, dict]:
-    """``(kind, {attribute: (old, new)})`` for the columns of ``obj`` in this flush."""
+def _row_change(session, obj, created, deleted) -> tuple[str, dict]:
+    """``(kind, {attribute: (old, new)})`` for the columns of ``obj`` in this flush;
+    ``created`` and ``deleted`` are the session's ``new`` and ``deleted`` (each read of those
+    properties builds a new set)."""
     state = inspect(obj)
     values = state.dict
-    if obj in session.deleted:
+    if obj in deleted:
         changes = {}
         for attr in state.mapper.column_attrs:
             if attr.key in values:
@@ -572,7 +602,7 @@ def _row_change(session, obj) -> tuple[str, dict]:
                 old = history.deleted[0] if history.deleted else values[attr.key]
                 changes[attr.key] = (_plain(old), None)
         return "deleted", changes
-    if obj in session.new:
+    if obj in created:
         return "created", {
             attr.key: (None, _plain(values[attr.key]))
             for attr in state.mapper.column_attrs
@@ -582,19 +612,20 @@ def _row_change(session, obj) -> tuple[str, dict]:
 
 
 def _after_flush(session, flush_context):
-    objs = [o for o in (*session.new, *session.dirty, *session.deleted) if type(o) in _MODELS]
-    links = _link_changes(session, [o for o in objs if o not in session.deleted])
+    created, deleted = session.new, session.deleted
+    objs = [o for o in (*created, *session.dirty, *deleted) if type(o) in _MODELS]
+    links = _link_changes(session, [o for o in objs if o not in deleted])
     rows: dict[tuple[type, int], _Record] = {}
     for obj in objs:
-        kind, changes = _row_change(session, obj)
+        kind, changes = _row_change(session, obj, created, deleted)
         if kind == "updated" and "deleted_at" in changes:
             old, new = changes["deleted_at"]
             kind = "deleted" if old is None else "created" if new is None else kind
         record = _Record(
             type(obj), _id(obj), kind, _event_id(obj, inspect(obj).dict), None, changes
         )
-        record.soft = kind == "deleted" and obj not in session.deleted
-        record.restored = kind == "created" and obj not in session.new
+        record.soft = kind == "deleted" and obj not in deleted
+        record.restored = kind == "created" and obj not in created
         rows[record.model, record.id] = record
     for (model, id), (event_id, changes) in links.items():
         record = rows.setdefault((model, id), _Record(model, id, "updated", event_id, None, {}))

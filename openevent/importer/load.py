@@ -12,16 +12,20 @@ event's timezone.
 
 from collections import Counter
 from datetime import datetime
-from typing import Any
 
 import pytz
+from sqlalchemy import func, insert, select
+from zope.sqlalchemy import mark_changed
 
+from openevent import changes
 from openevent.api.fields import Choice, DateTime, FieldContext, Html, Invalid, String
 from openevent.api.resources import RESOURCES, Resource
+from openevent.db import utcnow
 from openevent.importer.normalize import Program, Record
 from openevent.importer.report import ImportFailed, Report
 from openevent.importer.timezones import UnknownTimezone, iana_timezone
-from openevent.models import Event, EventRole, Role
+from openevent.models import Event, EventRole, Role, Session, Speaker, session_speakers
+from openevent.previews import abstract_preview
 
 # Collection -> the API resource type whose fields read it. A collection whose resource does not
 # exist (yet) is counted as not imported, key by key.
@@ -51,10 +55,12 @@ class Loader:
     def __init__(self, dbsession, report: Report):
         self.dbsession = dbsession
         self.report = report
+        self._links: dict[type, list[dict]] = {}  # model -> its inserted rows, ids included
         self.naive_times: Counter = Counter()  # file -> values read in the event's timezone
 
-    def values(self, resource: Resource, obj, record_values: dict, ctx, file: str, id_) -> bool:
-        """Set ``obj``'s attributes from ``record_values``; False if a required one failed."""
+    def values(self, resource: Resource, obj: dict, record_values: dict, ctx, file, id_) -> bool:
+        """Fill ``obj`` (attribute -> value) from ``record_values``; False if a required one
+        failed."""
         for key, value in record_values.items():
             spec = resource.fields.get(key)
             if spec is None or spec.read_only or hasattr(spec, "compute"):
@@ -83,7 +89,7 @@ class Loader:
             return False
         if isinstance(spec, DateTime) and _naive(value):
             self.naive_times[file] += 1
-        setattr(obj, spec.attr, parsed)
+        obj[spec.attr] = parsed
         return True
 
     def event(self, program: Program, owner_id: int) -> Event:
@@ -102,19 +108,20 @@ class Loader:
             self.report.ignored("event", key)
         ctx = FieldContext(tz=pytz.timezone(timezone))
         resource = RESOURCES["event"]
-        event = Event()
+        event_values = {}
         # What the event cannot be without fails the import; the rest is skipped and reported.
         for key, spec in resource.fields.items():
             if not spec.required:
                 continue
             value = values.pop(key, None)
             try:
-                setattr(event, spec.attr, spec.parse(value, ctx))
+                event_values[spec.attr] = spec.parse(value, ctx)
             except Invalid as exc:
                 raise ImportFailed(f"required: {exc}", file="event", key=key) from None
             if isinstance(spec, DateTime) and _naive(value):
                 self.naive_times["event"] += 1
-        self.values(resource, event, values, ctx, "event", file_id)
+        self.values(resource, event_values, values, ctx, "event", file_id)
+        event = Event(**event_values)
         if event.ends_at <= event.starts_at:
             raise ImportFailed("the event ends before it starts", file="event", key="ends-at")
         self.dbsession.add(event)
@@ -122,10 +129,17 @@ class Loader:
         self.report.counts["event"] = 1
         return event
 
-    def program(self, program: Program, event: Event) -> dict[Record, Any]:
-        """The rows of every collection, linked; returns them by record."""
+    def program(self, program: Program, event: Event) -> dict[Record, int]:
+        """Insert the rows of every collection, linked; returns their ids by record.
+
+        Rows go in with one bulk ``INSERT ... RETURNING`` per table (thousands of ORM objects
+        would cost several times more) and are reported to the change machinery as created
+        (:func:`openevent.changes.record_insert`), so plugins hear of them as of any others.
+        """
+        self.dbsession.flush()  # the event's id
         ctx = FieldContext(tz=event.tzinfo)
-        rows: dict[Record, Any] = {}
+        now = utcnow()
+        ids: dict[Record, int] = {}
         for collection, type_ in RESOURCE_TYPES.items():
             records = program.records.get(collection, [])
             resource = RESOURCES.get(type_)
@@ -133,42 +147,125 @@ class Loader:
                 for record in records:
                     self.report.skipped(collection, record.id, "not stored by openevent")
                 continue
+            model = resource.model
+            columns = model.__table__.c
+            kept, rows = [], []
             for record in records:
-                row = resource.model(event=event)
-                if self.values(resource, row, record.values, ctx, collection, record.id):
-                    rows[record] = row
-                else:
+                row = {"event_id": event.id}
+                if not self.values(resource, row, record.values, ctx, collection, record.id):
                     missing = [k for k, f in resource.fields.items() if f.required]
                     self.report.skipped(
                         collection, record.id, f"no valid {' or '.join(missing)}: not imported"
                     )
-            self.report.counts[collection] = sum(1 for r in records if r in rows)
-        self._link(program, rows)
-        for session in program.records.get("sessions", []):
-            row = rows.get(session)
-            if row is not None and row.starts_at and row.ends_at and row.ends_at <= row.starts_at:
-                self.report.skipped(
-                    "sessions", session.id, "ends before it starts: imported unscheduled"
-                )
-                row.starts_at = row.ends_at = None
-        self.dbsession.add_all(rows.values())
+                    continue
+                for column in ("created_at", "last_modified_at"):
+                    if column in columns:
+                        row[column] = now
+                if collection == "sessions":
+                    self._session_links(program, record, row, ids, columns)
+                kept.append(record)
+                rows.append(row)
+            if rows:
+                for record, row, new_id in zip(
+                    kept, rows, self._new_ids(model, len(rows)), strict=True
+                ):
+                    ids[record] = row["id"] = new_id
+                _same_keys(rows, columns)
+                # Core, not the ORM's bulk insert: that one leaves out each row's None values,
+                # splitting the rows into as many statements as there are patterns of them.
+                self.dbsession.execute(insert(model.__table__), rows)
+            self.report.counts[collection] = len(rows)
+            self._links[model] = rows
+        self._insert_speakers_of_sessions(program, ids)
+        for model, rows in self._links.items():
+            changes.record_insert(self.dbsession, model, rows)
+        mark_changed(self.dbsession)
         for file, count in sorted(self.naive_times.items()):
             self.report.warning(
                 file, None, f"{count} times without a UTC offset read in {event.timezone}"
             )
-        return rows
+        return ids
 
-    def _link(self, program: Program, rows: dict[Record, Any]) -> None:
-        for session, speakers in program.speakers.items():
-            row = rows.get(session)
-            if row is not None:
-                row.speakers = [rows[s] for s in speakers if s in rows]
-        for links, attr in (
-            (program.track, "track"),
-            (program.microlocation, "microlocation"),
-            (program.session_type, "session_type"),
+    def _new_ids(self, model, count: int) -> list[int]:
+        """``count`` ids for new rows of ``model``, taken before the insert.
+
+        ``INSERT ... RETURNING`` of many rows cannot say which id went to which row on SQLite,
+        which SQLAlchemy then inserts one at a time; with ids known beforehand one batched
+        INSERT does. PostgreSQL hands them out from the table's sequence; on SQLite the
+        transaction holds the database's only write lock, so the ids after the largest are free.
+        """
+        table = model.__table__
+        if self.dbsession.get_bind().dialect.name == "postgresql":
+            sequence = func.pg_get_serial_sequence(table.name, "id")
+            numbers = func.generate_series(1, count).table_valued("n")
+            return list(self.dbsession.scalars(select(func.nextval(sequence)).select_from(numbers)))
+        largest = self.dbsession.scalar(select(func.max(table.c.id))) or 0
+        return list(range(largest + 1, largest + 1 + count))
+
+    def _session_links(self, program, record, row, ids, columns) -> None:
+        """A session's to-one links, its abstract preview, and times that make sense."""
+        for links, column in (
+            (program.track, "track_id"),
+            (program.microlocation, "microlocation_id"),
+            (program.session_type, "session_type_id"),
         ):
-            for session, target in links.items():
-                row, target_row = rows.get(session), rows.get(target)
-                if row is not None and target_row is not None and hasattr(row, attr):
-                    setattr(row, attr, target_row)
+            target = links.get(record)
+            if target is not None and target in ids and column in columns:
+                row[column] = ids[target]
+        # Bulk inserts bypass the ORM hook that stores it (openevent.models.program).
+        row["abstract_preview"] = abstract_preview(
+            row.get("short_abstract"), row.get("long_abstract")
+        )
+        starts, ends = row.get("starts_at"), row.get("ends_at")
+        if starts is not None and ends is not None and ends <= starts:
+            self.report.skipped(
+                "sessions", record.id, "ends before it starts: imported unscheduled"
+            )
+            row["starts_at"] = row["ends_at"] = None
+
+    def _insert_speakers_of_sessions(self, program, ids) -> None:
+        pairs = sorted(
+            {
+                (ids[session], ids[speaker])
+                for session, speakers in program.speakers.items()
+                if session in ids
+                for speaker in speakers
+                if speaker in ids
+            }
+        )
+        if pairs:
+            self.dbsession.execute(
+                insert(session_speakers),
+                [{"session_id": a, "speaker_id": b} for a, b in pairs],
+            )
+        # Reported with the rows they link, as the ORM reports links of new rows.
+        by_session: dict[int, list[int]] = {}
+        by_speaker: dict[int, list[int]] = {}
+        for session_id, speaker_id in pairs:
+            by_session.setdefault(session_id, []).append(speaker_id)
+            by_speaker.setdefault(speaker_id, []).append(session_id)
+        for model, linked, key in (
+            (Session, by_session, "speakers"),
+            (Speaker, by_speaker, "sessions"),
+        ):
+            for row in self._links.get(model, []):
+                if row["id"] in linked:
+                    row[key] = tuple(linked[row["id"]])
+
+
+def _same_keys(rows: list[dict], columns) -> None:
+    """Give every row the same keys, the columns' defaults where a row had none: rows with
+    different keys would go in as many small batches as there are sets of keys."""
+    keys = set().union(*rows)
+    defaults = {}
+    for key in keys:
+        default = columns[key].default if key in columns else None
+        if default is None:
+            defaults[key] = None
+        elif default.is_scalar:
+            defaults[key] = default.arg
+        else:  # a function of no context (utcnow): called once for the batch
+            defaults[key] = default.arg(None) if default.is_callable else None
+    for row in rows:
+        for key in keys - row.keys():
+            row[key] = defaults[key]

@@ -16,10 +16,13 @@ repairs what has one clear repair, reporting each repair and skip on the :class:
 Values are not parsed here: the loader validates them with the API's own fields.
 """
 
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from openevent.importer.archive import Archive, ArchiveRefused
 from openevent.importer.report import ImportFailed, Report
@@ -81,6 +84,7 @@ LINKS = (
 LABEL_KEYS = {"sessions": ("title", "starts-at"), "speakers": ("name",)}
 
 
+@functools.lru_cache(maxsize=4096)  # a file repeats its few keys thousands of times
 def dasherize(key: str) -> str:
     name = key.strip().replace("_", "-").lower()
     return OLD_NAMES.get(name, name)
@@ -89,7 +93,7 @@ def dasherize(key: str) -> str:
 @dataclass(frozen=True)
 class Ref:
     """A link as a file writes it: the target's id, its name or title when given, and the
-    other values it carries (sessions carry whole session types)."""
+    object it was given as, with what else it carries (sessions carry whole session types)."""
 
     id: str
     label: str | None
@@ -146,10 +150,8 @@ def _parse_json(archive: Archive, member: str, file: str):
             file=file,
         )
     try:
-        return json.loads(archive.read(member))
-    except UnicodeDecodeError as exc:
-        raise ImportFailed(f"not UTF-8 text (byte {exc.start})", file=file) from None
-    except json.JSONDecodeError as exc:
+        return orjson.loads(archive.read(member).removeprefix(b"\xef\xbb\xbf"))  # a BOM
+    except json.JSONDecodeError as exc:  # orjson's errors are these too
         raise ImportFailed(
             f"not valid JSON: {exc.msg}",
             file=file,
@@ -232,7 +234,7 @@ def _refs(value, key: str, file: str, id_: str, report: Report) -> list[Ref]:
             target = _as_id(item.get("id"))
             label = item.get("name", item.get("title"))
             label = label if isinstance(label, str) else None
-            embedded = {dasherize(k): v for k, v in item.items() if k != "id"} or None
+            embedded = item  # dasherized only if ever needed (see _resolve)
         else:
             target, label, embedded = _as_id(item), None, None
         if target is None:
@@ -299,7 +301,8 @@ def _resolve(program: Program, report: Report) -> None:
         if not candidates and ref.embedded and (ref.label or "").strip() and spec.many is False:
             # Known only from the sessions that use it (FOSSASIA's session types, which have no
             # file): made from what they carry, once. Never a session from a bare title.
-            made = Record(spec.target, ref.id, dict(ref.embedded))
+            values = {dasherize(k): v for k, v in ref.embedded.items() if k != "id"}
+            made = Record(spec.target, ref.id, values)
             program.records[spec.target].append(made)
             index[spec.target][ref.id].append(made)
             report.repaired(

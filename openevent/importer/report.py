@@ -80,7 +80,10 @@ class Report:
         self.findings.append(Finding("warning", file, None if id is None else str(id), reason))
 
     def ignored(self, file: str, key: str) -> None:
-        self.ignored_keys.setdefault(file, Counter())[key] += 1
+        keys = self.ignored_keys.get(file)
+        if keys is None:
+            keys = self.ignored_keys[file] = Counter()
+        keys[key] += 1
 
     def as_dict(self) -> dict[str, Any]:
         return {

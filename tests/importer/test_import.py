@@ -2,6 +2,7 @@
 nothing."""
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,30 @@ def test_fossasia_imports_with_its_program(dbsession, owner):
     )
     assert session.track.name == first["track"]["name"]
     assert session.microlocation.name == first["microlocation"]["name"]
+    # Every session's values landed on its own row (bulk inserts group rows by their keys).
+    stored = {
+        (s.title, s.starts_at, s.microlocation.name if s.microlocation else None, s.level)
+        for s in dbsession.scalars(select(Session).filter_by(event_id=event.id))
+    }
+    expected = {
+        (
+            item["title"].strip(),
+            datetime.fromisoformat(item["starts-at"]) if item["starts-at"] else None,
+            item["microlocation"]["name"].strip() if item.get("microlocation") else None,
+            item["level"].strip() or None,
+        )
+        for item in source
+    }
+    assert stored == expected
+    speakers = {(s.name, s.organisation or "", s.website) for s in event_speakers(dbsession, event)}
+    assert speakers == {
+        (p["name"].strip(), p["organisation"].strip(), p["website"].strip() or None)
+        for p in json.loads((SAMPLES / "FOSSASIASummit2017" / "speakers").read_text())
+    }
+
+
+def event_speakers(dbsession, event):
+    return dbsession.scalars(select(Speaker).filter_by(event_id=event.id)).all()
 
 
 def test_an_unknown_timezone_fails_and_leaves_nothing(dbsession, owner, tmp_path):

@@ -169,7 +169,7 @@ def test_strict_refuses_what_it_would_repair_or_skip(tmp_path, files, message):
     [
         ("{", "file event, line 1 column 2: not valid JSON"),
         ("[1, 2]", "expected a JSON object"),
-        ("\xff", "not UTF-8"),
+        ("\xff", "not valid JSON: str is not valid UTF-8"),
     ],
 )
 def test_an_unreadable_event_fails_the_import(tmp_path, event, message):
@@ -196,3 +196,11 @@ def test_a_collection_file_over_the_json_limit_is_not_parsed(tmp_path):
     assert finding.reason == (
         "whole file skipped: file sessions: larger than 5000 bytes, the limit of a collection file"
     )
+
+
+def test_a_byte_order_mark_is_no_error(tmp_path):
+    folder = export(tmp_path)
+    (folder / "sessions").write_bytes(b"\xef\xbb\xbf" + b'[{"id": 1, "title": "One"}]')
+    program, report = read(folder)
+    assert [s.values["title"] for s in program.records["sessions"]] == ["One"]
+    assert report.findings == []
