@@ -8,8 +8,8 @@ from openevent.changes import (
     SessionTypeCreated,
     SessionTypeUpdated,
     SocialLinkDeleted,
-    SponsorCreated,
     SpeakerUpdated,
+    SponsorCreated,
 )
 from openevent.models import (
     Event,
@@ -81,7 +81,7 @@ def test_session_types_store_their_length_in_minutes_and_show_it_as_hh_mm(
 
 @pytest.mark.parametrize(
     "length",
-    ["00:00", "24:01", "99:59", "01:60", "1.30", "01.00", "", "90", 90, None, True, "１:30"],
+    ["00:00", "24:01", "99:59", "01:60", "1.30", "01.00", "", "90", 90, None, True, "\uff11:30"],
 )
 def test_session_type_lengths_out_of_range_or_form_are_422(
     testapp, dbsession, event, headers, length
