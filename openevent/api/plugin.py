@@ -11,8 +11,8 @@ change. docs/plugins.md shows them at work in a whole plugin.
 - Its attributes: :class:`Field` and its kinds (:class:`String`, :class:`Text`,
   :class:`Html`, :class:`Email`, :class:`Url`, :class:`Color`, :class:`Integer`,
   :class:`Number`, :class:`Duration`, :class:`Money`, :class:`Boolean`, :class:`Choice`,
-  :class:`DateTime`, :class:`Computed`, :class:`RestoreOnly` for ``deleted-at``), which parse, render (times in the event's
-  timezone), filter, sort and describe themselves.
+  :class:`DateTime`, :class:`Computed`, :class:`RestoreOnly` for ``deleted-at``), which
+  parse, render (times in the event's timezone), filter, sort and describe themselves.
 - Its routes: :func:`add_event_scoped_resource` gives a resource of an event's rows the
   core's collection and item routes, read-only or writable, readable by the public or by the
   team (a permission of the plugin's own included), with :class:`Hooks` around the writes.
