@@ -324,7 +324,8 @@ FILES: tuple[Part, ...] = (
         Sponsor,
         (
             _SOURCE_ID,
-            *_same("name", "url", "type"),
+            *_same("name", "url"),
+            Key("type", "sponsor_type", "the heading the sponsor is shown under"),
             Key("description", "description", _HTML),
             Key("level", "level", 'a number, or a string of digits such as "3"'),
             Key("logo-url", "logo_url", _RELATIVE),

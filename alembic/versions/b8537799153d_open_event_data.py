@@ -66,7 +66,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=True),
         _url("url"),
         sa.Column("level", sa.Integer(), nullable=True),
-        sa.Column("type", sa.String(length=255), nullable=True),
+        sa.Column("sponsor_type", sa.String(length=255), nullable=True),
         _url("logo_url"),
     )
 

@@ -17,7 +17,8 @@ sponsor_resource = register(
             "description": Html(),
             "url": Url(),
             "level": Integer(minimum=0, description="the sponsor's rank: 1 is shown first"),
-            "type": String(description="the heading the sponsor is shown under"),
+            # Open Event's "type": JSON:API reserves that name for the resource's type.
+            "sponsor-type": String(description="the heading the sponsor is shown under"),
             "logo-url": Url(),
             **timestamps(),
         },

@@ -9,7 +9,8 @@ from openevent.models.mixins import TimestampsMixin
 
 
 class Sponsor(TimestampsMixin, Base):
-    """A sponsor, shown in its ``level`` (1 first) under the heading ``type``."""
+    """A sponsor, shown in its ``level`` (1 first) under the heading ``sponsor_type``
+    (Open Event's ``type``)."""
 
     __tablename__ = "sponsors"
 
@@ -19,7 +20,7 @@ class Sponsor(TimestampsMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(2048))
     level: Mapped[int | None]
-    type: Mapped[str | None] = mapped_column(String(255))
+    sponsor_type: Mapped[str | None] = mapped_column(String(255))
     logo_url: Mapped[str | None] = mapped_column(String(2048))
 
     event: Mapped[Event] = relationship()

@@ -152,7 +152,7 @@ def test_create_update_and_list_sponsors(testapp, dbsession, event, headers):
         "description": SCRIPT,
         "url": "https://www.python.org/psf/",
         "level": 1,
-        "type": "Platinum Level",
+        "sponsor-type": "Platinum Level",
         "logo-url": "https://example.org/psf.png",
     }
     created = _create(testapp, headers, event, "sponsor", "sponsors", attributes).json["data"]
@@ -169,7 +169,7 @@ def test_create_update_and_list_sponsors(testapp, dbsession, event, headers):
         ("Python Software Foundation", 2),
     ]
     assert listed[1]["attributes"]["url"] is None
-    gold = testapp.get(f"/v1/events/{event.id}/sponsors?filter[type]=Platinum Level").json
+    gold = testapp.get(f"/v1/events/{event.id}/sponsors?filter[sponsor-type]=Platinum Level").json
     assert [s["id"] for s in gold["data"]] == [created["id"]]
 
 
@@ -183,7 +183,8 @@ def test_create_update_and_list_sponsors(testapp, dbsession, event, headers):
         ({"name": "PSF", "level": -1}, "/data/attributes/level"),
         ({"name": "PSF", "level": "3"}, "/data/attributes/level"),
         ({"name": "PSF", "level": 1.5}, "/data/attributes/level"),
-        ({"name": "PSF", "type": "x" * 256}, "/data/attributes/type"),
+        ({"name": "PSF", "sponsor-type": "x" * 256}, "/data/attributes/sponsor-type"),
+        ({"name": "PSF", "type": "Gold"}, "/data/attributes/type"),
         ({"name": "PSF", "website": "https://python.org"}, "/data/attributes/website"),
     ],
 )
