@@ -10,8 +10,9 @@ type and a body that matches the documented schema.
   at once, has the fuzzing phase only. Both generate valid and invalid data.
 - Generation is derandomized with a fixed seed: CI sees the same requests every time.
 - Most requests are steered to real rows (an event with a session, speaker, track,
-  microlocation, ticket and a team member), or nearly every answer would be a 404; one in five
-  is sent as generated, so unknown and malformed ids are tried too.
+  microlocation, session type, sponsor, social link, ticket and a team member), or nearly
+  every answer would be a 404; one in five is sent as generated, so unknown and malformed ids
+  are tried too.
 - Each request runs in a savepoint rolled back after it: examples do not pile up rows, and every
   request starts from the same data.
 """
@@ -37,6 +38,9 @@ from openevent.models import (
     Microlocation,
     Role,
     SessionState,
+    SessionType,
+    SocialLink,
+    Sponsor,
     Track,
 )
 from openevent.testing import make_event, make_session, make_speaker, make_ticket, make_user
@@ -70,7 +74,10 @@ def world(dbsession):
     event_type = EventType(name="Conference")
     track = Track(event=event, name="Python")
     microlocation = Microlocation(event=event, name="Hall A")
-    dbsession.add_all([role, event_type, track, microlocation])
+    session_type = SessionType(event=event, name="Talk", length_minutes=30)
+    sponsor = Sponsor(event=event, name="PSF")
+    social_link = SocialLink(event=event, name="Wiki", link="https://example.org/wiki")
+    dbsession.add_all([role, event_type, track, microlocation, session_type, sponsor, social_link])
     dbsession.flush()
     ids = {
         "events": event.id,
@@ -79,6 +86,9 @@ def world(dbsession):
         "tickets": make_ticket(dbsession, event).id,
         "tracks": track.id,
         "microlocations": microlocation.id,
+        "session-types": session_type.id,
+        "sponsors": sponsor.id,
+        "social-links": social_link.id,
         "event-types": event_type.id,
         "users": owner.id,
         "roles": role.id,
@@ -89,6 +99,7 @@ def world(dbsession):
         "user": spare.id,
         "track": track.id,
         "microlocation": microlocation.id,
+        "session-type": session_type.id,
         "speakers": ids["speakers"],
         "event-type": event_type.id,
     }
