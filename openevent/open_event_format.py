@@ -12,7 +12,8 @@ tables (a test keeps them equal).
 Keys are paths: ``event-copyright/holder`` is ``holder`` inside the ``event-copyright`` object.
 A list of rows inside a file (the event's ``social-links``) is a :class:`Part` of its own, with
 its own model. Older exports spell some keys differently (``event-url``, ``event_ver``): those
-spellings are a key's ``aliases``.
+spellings are a key's ``aliases``. Open Event writes ``""`` for most values not given (an
+empty biography, no twitter account): that is no value, as null is.
 """
 
 from __future__ import annotations
