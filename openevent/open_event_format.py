@@ -403,6 +403,11 @@ def markdown() -> str:
             name = f"`{key.key}`" + "".join(f" (older: `{a}`)" for a in key.aliases)
             target = f"`{key.target}`" if key.attribute else key.target
             lines.append(f"| {name} | {target} | {key.note} |")
+    lines += ["", "### Keys not stored, in short", ""]
+    lines += [
+        f"- `{name}`: " + ", ".join(f"`{key}`" for key in keys)
+        for name, keys in not_stored().items()
+    ]
     lines += ["", "### Files not stored", "", "| file | what it holds |", "|---|---|"]
     lines += [f"| `{name}` | {why} |" for name, why in NOT_STORED_FILES.items()]
     return "\n".join(lines[1:]) + "\n"
