@@ -42,6 +42,14 @@ class RestoreOnly(DateTime):
         return {**super().schema(), "description": "set to null to restore from the trash"}
 
 
+def coordinates() -> dict:
+    """``latitude`` and ``longitude`` in degrees, as Open Event has them (events, rooms)."""
+    return {
+        "latitude": Number(minimum=-90, maximum=90),
+        "longitude": Number(minimum=-180, maximum=180),
+    }
+
+
 def ends_after_start(obj, starts="starts_at", ends="ends_at", name="ends-at"):
     start, end = getattr(obj, starts), getattr(obj, ends)
     if start is not None and end is not None and end <= start:
@@ -86,8 +94,7 @@ event_resource = register(
             "location-name": String(),
             "logo-url": Url(),
             "original-image-url": Url(),
-            "latitude": Number(minimum=-90, maximum=90),
-            "longitude": Number(minimum=-180, maximum=180),
+            **coordinates(),
             "email": Email(description="the event's public contact address"),
             "organizer-name": String(),
             "organizer-description": Html(),

@@ -2,7 +2,7 @@
 /v1/microlocations."""
 
 from openevent.api.crud import add_event_scoped_resource
-from openevent.api.events import RestoreOnly, ends_after_start
+from openevent.api.events import RestoreOnly, coordinates, ends_after_start
 from openevent.api.fields import (
     Boolean,
     Choice,
@@ -12,7 +12,6 @@ from openevent.api.fields import (
     Email,
     Html,
     Integer,
-    Number,
     String,
     Url,
 )
@@ -46,15 +45,8 @@ class SpeakerResource(Resource):
         return document
 
 
-def coordinates() -> dict:
-    """``latitude`` and ``longitude`` in degrees, as Open Event has them (events, rooms)."""
-    return {
-        "latitude": Number(minimum=-90, maximum=90),
-        "longitude": Number(minimum=-180, maximum=180),
-    }
-
-
 def timestamps() -> dict:
+    """``created-at`` and ``last-modified-at``, read-only."""
     return {
         "created-at": DateTime(read_only=True),
         "last-modified-at": DateTime(read_only=True),
