@@ -46,8 +46,10 @@ FLOOR_SQL = text("""
     SELECT s.id, s.title, s.subtitle, s.short_abstract, s.long_abstract, s.abstract_preview,
            s.language, s.level, s.state, s.starts_at, s.ends_at, s.created_at,
            s.last_modified_at, s.deleted_at, s.track_id, s.microlocation_id, s.event_id,
-           sp.id AS speaker_id, sp.name, sp.email, sp.photo_url, sp.organisation, sp.bio,
-           sp.website, sp.twitter, sp.github, sp.linkedin,
+           s.slides_url, s.video_url, s.audio_url, s.signup_url, s.session_type_id,
+           sp.id AS speaker_id, sp.name, sp.email, sp.photo_url, sp.organisation, sp.position,
+           sp.country, sp.city, sp.short_biography, sp.long_biography, sp.is_featured,
+           sp.website, sp.twitter, sp.facebook, sp.github, sp.linkedin,
            sp.created_at AS sp_created_at, sp.last_modified_at AS sp_last_modified_at
     FROM (SELECT * FROM sessions WHERE event_id = :event_id AND deleted_at IS NULL
           AND state IN ('accepted', 'confirmed') ORDER BY id LIMIT :limit) AS s
@@ -80,7 +82,7 @@ def load_event(registry) -> int:
                 name=f"Speaker {i}",
                 email=f"s{i}@example.org",
                 organisation="FOSSASIA",
-                bio="<p>Free software person.</p>",
+                short_biography="<p>Free software person.</p>",
             )
             for i in range(SPEAKERS)
         ]
@@ -137,6 +139,10 @@ def floor_document(connection, event_id: int, tz) -> bytes:
                     "state": row["state"],
                     "starts-at": _iso(row["starts_at"], tz),
                     "ends-at": _iso(row["ends_at"], tz),
+                    "slides-url": row["slides_url"],
+                    "video-url": row["video_url"],
+                    "audio-url": row["audio_url"],
+                    "signup-url": row["signup_url"],
                     "created-at": _iso(row["created_at"], tz),
                     "last-modified-at": _iso(row["last_modified_at"], tz),
                     "deleted-at": _iso(row["deleted_at"], tz),
@@ -146,6 +152,7 @@ def floor_document(connection, event_id: int, tz) -> bytes:
                     "event": {"data": {"type": "event", "id": str(row["event_id"])}},
                     "track": {"data": _link("track", row["track_id"])},
                     "microlocation": {"data": _link("microlocation", row["microlocation_id"])},
+                    "session-type": {"data": _link("session-type", row["session_type_id"])},
                     "speakers": {"data": []},
                 },
                 "links": {"self": f"/v1/sessions/{row['id']}"},
@@ -165,9 +172,15 @@ def floor_document(connection, event_id: int, tz) -> bytes:
                             "email",
                             "photo_url",
                             "organisation",
-                            "bio",
+                            "position",
+                            "country",
+                            "city",
+                            "short_biography",
+                            "long_biography",
+                            "is_featured",
                             "website",
                             "twitter",
+                            "facebook",
                             "github",
                             "linkedin",
                         )

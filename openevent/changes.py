@@ -1,10 +1,11 @@
 """Model changes: captured per transaction, delivered to Pyramid subscribers after the commit.
 
-A SQLAlchemy listener on the application's session factory records, flush by flush, every row
-of the public models (events, event roles, tracks, microlocations, speakers, sessions, tickets)
-that is created, updated or deleted. When the zope transaction commits, the records are merged
-per row and each row's net change is delivered, as an instance of one of the change classes
-below, to the Pyramid subscribers of its class, in two phases:
+A SQLAlchemy listener on the application's session factory records, flush by flush, every row of
+the public models (events, event roles, tracks, microlocations, session types, speakers,
+sessions, tickets, sponsors, social links) that is created, updated or deleted. When the zope
+transaction commits, the records are merged per row and each row's net change is delivered, as
+an instance of one of the change classes below, to the Pyramid subscribers of its class, in two
+phases:
 
 - In the committing transaction, just before the database commit (a before-commit hook of the
   zope transaction): the session is flushed, so the changes are complete, then the subscribers
@@ -68,7 +69,10 @@ from openevent.models import (
     EventRole,
     Microlocation,
     Session,
+    SessionType,
+    SocialLink,
     Speaker,
+    Sponsor,
     Ticket,
     Track,
     session_speakers,
@@ -280,6 +284,24 @@ class MicrolocationDeleted(MicrolocationChanged, ModelDeleted):
     """A microlocation was deleted."""
 
 
+class SessionTypeChanged(ModelChanged):
+    """A session type changed."""
+
+    model = "session-type"
+
+
+class SessionTypeCreated(SessionTypeChanged, ModelCreated):
+    """A session type was created."""
+
+
+class SessionTypeUpdated(SessionTypeChanged, ModelUpdated):
+    """A session type's attributes changed."""
+
+
+class SessionTypeDeleted(SessionTypeChanged, ModelDeleted):
+    """A session type was deleted."""
+
+
 class SpeakerChanged(ModelChanged):
     """A speaker changed."""
 
@@ -334,6 +356,42 @@ class TicketDeleted(TicketChanged, ModelDeleted):
     """A ticket was deleted or trashed."""
 
 
+class SponsorChanged(ModelChanged):
+    """A sponsor changed."""
+
+    model = "sponsor"
+
+
+class SponsorCreated(SponsorChanged, ModelCreated):
+    """A sponsor was created."""
+
+
+class SponsorUpdated(SponsorChanged, ModelUpdated):
+    """A sponsor's attributes changed."""
+
+
+class SponsorDeleted(SponsorChanged, ModelDeleted):
+    """A sponsor was deleted."""
+
+
+class SocialLinkChanged(ModelChanged):
+    """One of an event's social links changed."""
+
+    model = "social-link"
+
+
+class SocialLinkCreated(SocialLinkChanged, ModelCreated):
+    """A social link was created."""
+
+
+class SocialLinkUpdated(SocialLinkChanged, ModelUpdated):
+    """A social link's attributes changed."""
+
+
+class SocialLinkDeleted(SocialLinkChanged, ModelDeleted):
+    """A social link was deleted."""
+
+
 # Parents before children: the order of creations (and, reversed, of deletions) in one flush.
 _MODELS: dict[type, dict[str, type[ModelChanged]]] = {
     Event: {"created": EventCreated, "updated": EventUpdated, "deleted": EventDeleted},
@@ -348,9 +406,20 @@ _MODELS: dict[type, dict[str, type[ModelChanged]]] = {
         "updated": MicrolocationUpdated,
         "deleted": MicrolocationDeleted,
     },
+    SessionType: {
+        "created": SessionTypeCreated,
+        "updated": SessionTypeUpdated,
+        "deleted": SessionTypeDeleted,
+    },
     Speaker: {"created": SpeakerCreated, "updated": SpeakerUpdated, "deleted": SpeakerDeleted},
     Session: {"created": SessionCreated, "updated": SessionUpdated, "deleted": SessionDeleted},
     Ticket: {"created": TicketCreated, "updated": TicketUpdated, "deleted": TicketDeleted},
+    Sponsor: {"created": SponsorCreated, "updated": SponsorUpdated, "deleted": SponsorDeleted},
+    SocialLink: {
+        "created": SocialLinkCreated,
+        "updated": SocialLinkUpdated,
+        "deleted": SocialLinkDeleted,
+    },
 }
 _RANK = {model: rank for rank, model in enumerate(_MODELS)}
 # The many-to-many link of sessions and speakers, by the relationship each side sees it as.

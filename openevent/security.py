@@ -29,7 +29,7 @@ class Permission:
     EDIT = "event:edit"  # change the event itself
     DELETE = "event:delete"
     MANAGE_ROLES = "event:manage-roles"
-    EDIT_PROGRAM = "program:edit"  # sessions, speakers, tracks, microlocations
+    EDIT_PROGRAM = "program:edit"  # sessions and their types, speakers, tracks, rooms, sponsors...
     EDIT_TICKETS = "ticket:edit"  # tickets, including their order
     CREATE_EVENT = "event:create"
     ADMIN = "site:admin"  # event types

@@ -74,6 +74,7 @@ def includeme(config):
         config.include(".languages")
         config.include(".tickets")
         config.include(".program")
+        config.include(".sponsors")
         config.include(".event_plugins")
         config.include(".imports")
         # Last: it describes the routes above.

@@ -12,9 +12,12 @@ from openevent.api.errors import JSONAPI, Conflict, Forbidden, NotFound, Unproce
 from openevent.api.fields import (
     Choice,
     DateTime,
+    Email,
     FieldContext,
     Html,
+    Integer,
     Invalid,
+    Number,
     String,
     Timezone,
     Url,
@@ -23,7 +26,7 @@ from openevent.api.openapi import describe
 from openevent.api.query import parse_list_params, render_list
 from openevent.api.resources import Relationship, Resource, register
 from openevent.db import utcnow
-from openevent.models import Event, EventRole, EventState, Role
+from openevent.models import Event, EventPrivacy, EventRole, EventState, Role
 from openevent.security import Permission
 
 
@@ -37,6 +40,14 @@ class RestoreOnly(DateTime):
 
     def schema(self):
         return {**super().schema(), "description": "set to null to restore from the trash"}
+
+
+def coordinates() -> dict:
+    """``latitude`` and ``longitude`` in degrees, as Open Event has them (events, rooms)."""
+    return {
+        "latitude": Number(minimum=-90, maximum=90),
+        "longitude": Number(minimum=-180, maximum=180),
+    }
 
 
 def ends_after_start(obj, starts="starts_at", ends="ends_at", name="ends-at"):
@@ -83,6 +94,22 @@ event_resource = register(
             "location-name": String(),
             "logo-url": Url(),
             "original-image-url": Url(),
+            **coordinates(),
+            "email": Email(description="the event's public contact address"),
+            "organizer-name": String(),
+            "organizer-description": Html(),
+            "code-of-conduct": Html(),
+            "external-event-url": Url(description="the event's own web site"),
+            "ticket-url": Url(description="where tickets are sold, if not here"),
+            "privacy": Choice(EventPrivacy, nullable=False),
+            "schedule-published-on": DateTime(),
+            # Open Event's event-copyright object, one per event, as attributes of the event.
+            "copyright-holder": String(),
+            "copyright-holder-url": Url(),
+            "copyright-licence": String(),
+            "copyright-licence-url": Url(),
+            "copyright-year": Integer(minimum=1900, maximum=2199),
+            "copyright-logo-url": Url(),
             "created-at": DateTime(read_only=True),
             "last-modified-at": DateTime(read_only=True),
             "deleted-at": RestoreOnly(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -291,15 +292,18 @@ class Integer(Field):
     operators = ("eq", "in", "lt", "gt", "le", "ge")
     _QUERY = re.compile(r"-?[0-9]+")
 
-    def __init__(self, attr=None, *, minimum: int | None = None, **kw):
+    def __init__(self, attr=None, *, minimum: int | None = None, maximum: int | None = None, **kw):
         super().__init__(attr, **kw)
         self.minimum = minimum
+        self.maximum = maximum
 
     def parse_value(self, value, ctx):
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid("must be a whole number")
         if self.minimum is not None and value < self.minimum:
             raise Invalid(f"must be at least {self.minimum}")
+        if self.maximum is not None and value > self.maximum:
+            raise Invalid(f"must be at most {self.maximum}")
         if abs(value) > 2**31 - 1:
             raise Invalid("is too large")
         return value
@@ -316,7 +320,77 @@ class Integer(Field):
         schema = super().schema()
         if self.minimum is not None:
             schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
         return schema
+
+
+class Number(Field):
+    """A finite number between ``minimum`` and ``maximum`` (both included), stored as a float:
+    a latitude, a longitude."""
+
+    json_type = "number"
+    operators = ("eq", "lt", "gt", "le", "ge")
+    # ASCII digits, an optional sign and fraction; no exponent, NaN or Infinity.
+    _QUERY = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
+
+    def __init__(self, attr=None, *, minimum: float, maximum: float, **kw):
+        super().__init__(attr, **kw)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def parse_value(self, value, ctx):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Invalid("must be a number")
+        # Compared before any conversion: float() of a huge integer overflows.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise Invalid("must be a finite number")
+        if not self.minimum <= value <= self.maximum:
+            raise Invalid(f"must be from {self.minimum} to {self.maximum}")
+        return float(value)
+
+    def parse_query(self, raw, ctx):
+        if not self._QUERY.fullmatch(raw):
+            raise Invalid("must be a decimal number such as -122.66")
+        return self.parse_value(float(raw), ctx)
+
+    def schema(self):
+        return {**super().schema(), "minimum": self.minimum, "maximum": self.maximum}
+
+
+class Duration(Field):
+    """A length of time written ``HH:MM`` (Open Event's session type ``length``), stored as
+    whole minutes from ``minimum`` to ``maximum``."""
+
+    operators = ("eq", "in", "lt", "gt", "le", "ge")
+    _PATTERN = re.compile(r"([0-9]{1,2}):([0-5][0-9])")
+
+    def __init__(self, attr=None, *, minimum: int = 1, maximum: int = 24 * 60, **kw):
+        super().__init__(attr, **kw)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def parse_value(self, value, ctx):
+        match = self._PATTERN.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            raise Invalid('must be hours and minutes written "HH:MM", such as "00:45"')
+        minutes = int(match[1]) * 60 + int(match[2])
+        if not self.minimum <= minutes <= self.maximum:
+            raise Invalid(
+                f"must be from {self.render(self.minimum, ctx)} to {self.render(self.maximum, ctx)}"
+            )
+        return minutes
+
+    def render(self, value, ctx):
+        return None if value is None else f"{value // 60:02}:{value % 60:02}"
+
+    def schema(self):
+        schema = {**super().schema(), "pattern": f"^{self._PATTERN.pattern}$"}
+        return _described(
+            schema,
+            f"Hours and minutes, from {self.render(self.minimum, None)}"
+            f" to {self.render(self.maximum, None)}.",
+        )
 
 
 class Money(Field):

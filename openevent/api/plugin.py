@@ -10,9 +10,9 @@ change. docs/plugins.md shows them at work in a whole plugin.
   OpenAPI document find it by its type).
 - Its attributes: :class:`Field` and its kinds (:class:`String`, :class:`Text`,
   :class:`Html`, :class:`Email`, :class:`Url`, :class:`Color`, :class:`Integer`,
-  :class:`Money`, :class:`Boolean`, :class:`Choice`, :class:`DateTime`, :class:`Computed`,
-  :class:`RestoreOnly` for ``deleted-at``), which parse, render (times in the event's
-  timezone), filter, sort and describe themselves.
+  :class:`Number`, :class:`Duration`, :class:`Money`, :class:`Boolean`, :class:`Choice`,
+  :class:`DateTime`, :class:`Computed`, :class:`RestoreOnly` for ``deleted-at``), which
+  parse, render (times in the event's timezone), filter, sort and describe themselves.
 - Its routes: :func:`add_event_scoped_resource` gives a resource of an event's rows the
   core's collection and item routes, read-only or writable, readable by the public or by the
   team (a permission of the plugin's own included), with :class:`Hooks` around the writes.
@@ -54,6 +54,7 @@ from openevent.api.fields import (
     Color,
     Computed,
     DateTime,
+    Duration,
     Email,
     Field,
     FieldContext,
@@ -61,6 +62,7 @@ from openevent.api.fields import (
     Integer,
     Invalid,
     Money,
+    Number,
     String,
     Text,
     Url,
@@ -86,6 +88,7 @@ __all__ = [
     "Computed",
     "Conflict",
     "DateTime",
+    "Duration",
     "Email",
     "EventContext",
     "Field",
@@ -98,6 +101,7 @@ __all__ = [
     "ListQuery",
     "Money",
     "NotFound",
+    "Number",
     "Permission",
     "Relationship",
     "Resource",

@@ -1,11 +1,14 @@
-"""An event's program: /v1/sessions, /v1/speakers, /v1/tracks and /v1/microlocations."""
+"""An event's program: /v1/sessions, /v1/session-types, /v1/speakers, /v1/tracks and
+/v1/microlocations."""
 
 from openevent.api.crud import add_event_scoped_resource
-from openevent.api.events import RestoreOnly, ends_after_start
+from openevent.api.events import RestoreOnly, coordinates, ends_after_start
 from openevent.api.fields import (
+    Boolean,
     Choice,
     Color,
     DateTime,
+    Duration,
     Email,
     Html,
     Integer,
@@ -13,7 +16,8 @@ from openevent.api.fields import (
     Url,
 )
 from openevent.api.resources import Relationship, Resource, register
-from openevent.models import Microlocation, Session, SessionState, Speaker, Track
+from openevent.models import Microlocation, Session, SessionState, SessionType, Speaker, Track
+from openevent.models.program import MAX_SESSION_LENGTH
 from openevent.previews import PREVIEW_LENGTH
 from openevent.security import Permission
 
@@ -41,7 +45,8 @@ class SpeakerResource(Resource):
         return document
 
 
-def _timestamps() -> dict:
+def timestamps() -> dict:
+    """``created-at`` and ``last-modified-at``, read-only."""
     return {
         "created-at": DateTime(read_only=True),
         "last-modified-at": DateTime(read_only=True),
@@ -71,13 +76,18 @@ session_resource = register(
             "state": Choice(SessionState, nullable=False),
             "starts-at": DateTime(),
             "ends-at": DateTime(),
-            **_timestamps(),
+            "slides-url": Url(),
+            "video-url": Url(),
+            "audio-url": Url(),
+            "signup-url": Url(),
+            **timestamps(),
             "deleted-at": RestoreOnly(),
         },
         relationships={
             "event": Relationship("event", "event", writable=False),
             "track": Relationship("track", "track"),
             "microlocation": Relationship("microlocation", "microlocation"),
+            "session-type": Relationship("session-type", "session_type"),
             "speakers": Relationship("speaker", "speakers", many=True),
         },
     )
@@ -94,12 +104,18 @@ speaker_resource = register(
             "email": Email(filterable=False, sortable=False),
             "photo-url": Url(),
             "organisation": String(),
-            "bio": Html(),
+            "position": String(),
+            "country": String(),
+            "city": String(),
+            "short-biography": Html(),
+            "long-biography": Html(),
+            "is-featured": Boolean(nullable=False),
             "website": Url(),
             "twitter": Url(),
+            "facebook": Url(),
             "github": Url(),
             "linkedin": Url(),
-            **_timestamps(),
+            **timestamps(),
             "deleted-at": RestoreOnly(),
         },
         relationships={
@@ -116,8 +132,10 @@ track_resource = register(
         path="/v1/tracks",
         fields={
             "name": String(required=True, min_length=1),
+            "description": Html(),
             "color": Color(),
-            **_timestamps(),
+            "font-color": Color(description="colour of text written on the track's colour"),
+            **timestamps(),
         },
         relationships={"event": Relationship("event", "event", writable=False)},
     )
@@ -131,7 +149,26 @@ microlocation_resource = register(
         fields={
             "name": String(required=True, min_length=1),
             "position": Integer(minimum=0, nullable=False),
-            **_timestamps(),
+            "floor": Integer(minimum=-1000, maximum=1000),
+            "room": String(),
+            **coordinates(),
+            **timestamps(),
+        },
+        relationships={"event": Relationship("event", "event", writable=False)},
+    )
+)
+
+session_type_resource = register(
+    Resource(
+        type="session-type",
+        model=SessionType,
+        path="/v1/session-types",
+        fields={
+            "name": String(required=True, min_length=1),
+            "length": Duration(
+                "length_minutes", required=True, minimum=1, maximum=MAX_SESSION_LENGTH
+            ),
+            **timestamps(),
         },
         relationships={"event": Relationship("event", "event", writable=False)},
     )
@@ -144,5 +181,6 @@ def includeme(config):
         (speaker_resource, "speakers"),
         (track_resource, "tracks"),
         (microlocation_resource, "microlocations"),
+        (session_type_resource, "session-types"),
     ]:
         add_event_scoped_resource(config, resource, plural, Permission.EDIT_PROGRAM)

@@ -61,6 +61,10 @@ class Resource:
     event_attr: ClassVar[str] = "event"
 
     def __post_init__(self):
+        # JSON:API: attributes and relationships share one namespace with "type" and "id".
+        reserved = {"type", "id"} & (set(self.fields) | set(self.relationships))
+        if reserved:
+            raise ValueError(f"{self.type}: JSON:API reserves the names {sorted(reserved)}")
         for name, spec in self.fields.items():
             if spec.attr is None and not hasattr(spec, "compute"):
                 spec.attr = name.replace("-", "_")

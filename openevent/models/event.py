@@ -17,6 +17,14 @@ class EventState(enum.StrEnum):
     PUBLISHED = "published"
 
 
+class EventPrivacy(enum.StrEnum):
+    """Open Event's ``privacy``: whether organizers want the event listed. Stored as given;
+    who may read the event still follows its ``state``."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
 class Role(enum.StrEnum):
     """A user's role on one event's team, from most to least powerful."""
 
@@ -78,6 +86,27 @@ class Event(TimestampsMixin, SoftDeleteMixin, Base):
     location_name: Mapped[str | None] = mapped_column(String(255))
     logo_url: Mapped[str | None] = mapped_column(String(2048))
     original_image_url: Mapped[str | None] = mapped_column(String(2048))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    # The public contact address of the event (Open Event's ``email``).
+    email: Mapped[str | None] = mapped_column(String(254))
+    organizer_name: Mapped[str | None] = mapped_column(String(255))
+    organizer_description: Mapped[str | None] = mapped_column(Text)
+    code_of_conduct: Mapped[str | None] = mapped_column(Text)
+    external_event_url: Mapped[str | None] = mapped_column(String(2048))
+    ticket_url: Mapped[str | None] = mapped_column(String(2048))
+    privacy: Mapped[EventPrivacy] = mapped_column(
+        default=EventPrivacy.PUBLIC, server_default=EventPrivacy.PUBLIC.value
+    )
+    schedule_published_on: Mapped[datetime | None]
+    # Open Event's ``event-copyright`` object, one per event: kept as columns of the event
+    # (see docs/data-model.md), so an event and its copyright are read and changed together.
+    copyright_holder: Mapped[str | None] = mapped_column(String(255))
+    copyright_holder_url: Mapped[str | None] = mapped_column(String(2048))
+    copyright_licence: Mapped[str | None] = mapped_column(String(255))
+    copyright_licence_url: Mapped[str | None] = mapped_column(String(2048))
+    copyright_year: Mapped[int | None]
+    copyright_logo_url: Mapped[str | None] = mapped_column(String(2048))
 
     event_type: Mapped[EventType | None] = relationship()
     roles: Mapped[list["EventRole"]] = relationship(

@@ -1,9 +1,20 @@
-"""An event's program: sessions, speakers, tracks and rooms (microlocations)."""
+"""An event's program: sessions, their types, speakers, tracks and rooms (microlocations)."""
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, Text, event, inspect, orm
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    Text,
+    event,
+    false,
+    inspect,
+    orm,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from openevent.db.meta import Base
@@ -38,7 +49,10 @@ class Track(TimestampsMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
     color: Mapped[str | None] = mapped_column(String(7))
+    # The colour of text written on ``color``, as the organizer chose it.
+    font_color: Mapped[str | None] = mapped_column(String(7))
 
     event: Mapped[Event] = relationship()
 
@@ -52,6 +66,34 @@ class Microlocation(TimestampsMixin, Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
     position: Mapped[int] = mapped_column(default=0)
+    floor: Mapped[int | None]
+    room: Mapped[str | None] = mapped_column(String(255))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+    event: Mapped[Event] = relationship()
+
+
+# The longest a session type may last: a day, in minutes.
+MAX_SESSION_LENGTH = 24 * 60
+
+
+class SessionType(TimestampsMixin, Base):
+    """A kind of session (talk, workshop, ...) with its usual length."""
+
+    __tablename__ = "session_types"
+    __table_args__ = (
+        CheckConstraint(
+            f"length_minutes >= 1 AND length_minutes <= {MAX_SESSION_LENGTH}",
+            name="length_in_range",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # Open Event's "HH:MM" length, in minutes.
+    length_minutes: Mapped[int]
 
     event: Mapped[Event] = relationship()
 
@@ -67,9 +109,15 @@ class Speaker(TimestampsMixin, SoftDeleteMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     photo_url: Mapped[str | None] = mapped_column(String(2048))
     organisation: Mapped[str | None] = mapped_column(String(255))
-    bio: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[str | None] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(255))
+    city: Mapped[str | None] = mapped_column(String(255))
+    short_biography: Mapped[str | None] = mapped_column(Text)
+    long_biography: Mapped[str | None] = mapped_column(Text)
+    is_featured: Mapped[bool] = mapped_column(default=False, server_default=false())
     website: Mapped[str | None] = mapped_column(String(2048))
     twitter: Mapped[str | None] = mapped_column(String(2048))
+    facebook: Mapped[str | None] = mapped_column(String(2048))
     github: Mapped[str | None] = mapped_column(String(2048))
     linkedin: Mapped[str | None] = mapped_column(String(2048))
 
@@ -96,6 +144,10 @@ class Session(TimestampsMixin, SoftDeleteMixin, Base):
     language: Mapped[str | None] = mapped_column(String(35))
     level: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[SessionState] = mapped_column(default=SessionState.DRAFT)
+    slides_url: Mapped[str | None] = mapped_column(String(2048))
+    video_url: Mapped[str | None] = mapped_column(String(2048))
+    audio_url: Mapped[str | None] = mapped_column(String(2048))
+    signup_url: Mapped[str | None] = mapped_column(String(2048))
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     track_id: Mapped[int | None] = mapped_column(
@@ -104,10 +156,14 @@ class Session(TimestampsMixin, SoftDeleteMixin, Base):
     microlocation_id: Mapped[int | None] = mapped_column(
         ForeignKey("microlocations.id", ondelete="SET NULL"), index=True
     )
+    session_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("session_types.id", ondelete="SET NULL"), index=True
+    )
 
     event: Mapped[Event] = relationship()
     track: Mapped[Track | None] = relationship()
     microlocation: Mapped[Microlocation | None] = relationship()
+    session_type: Mapped[SessionType | None] = relationship()
     speakers: Mapped[list[Speaker]] = relationship(
         secondary=session_speakers, back_populates="sessions"
     )

@@ -11,9 +11,11 @@ from openevent.api.fields import (
     LATEST,
     MAX_ID,
     DateTime,
+    Duration,
     FieldContext,
     Html,
     Invalid,
+    Number,
     String,
     Url,
     parse_id,
@@ -150,3 +152,46 @@ def test_utc_rendering_is_the_fallback_only_for_unrepresentable_local_times():
     ctx = FieldContext(pytz.timezone("America/New_York"))
     assert field.render(datetime(1, 1, 1, 1, tzinfo=UTC), ctx) == "0001-01-01T01:00:00+00:00"
     assert field.render(datetime(2030, 1, 1, tzinfo=UTC), ctx) == "2029-12-31T19:00:00-05:00"
+
+
+@pytest.mark.parametrize(("value", "parsed"), [(0, 0.0), (-90, -90.0), (90.0, 90.0), (1.5, 1.5)])
+def test_numbers_within_their_range(value, parsed):
+    assert Number(minimum=-90, maximum=90).parse(value, FieldContext()) == parsed
+
+
+@pytest.mark.parametrize("value", [90.0001, -91, 10**400, True, "1", [1], {}])
+def test_numbers_outside_their_range_or_not_numbers(value):
+    with pytest.raises(Invalid):
+        Number(minimum=-90, maximum=90).parse(value, FieldContext())
+
+
+@pytest.mark.parametrize("raw", ["1", "-1.25", "0.000001"])
+def test_numbers_in_query_strings(raw):
+    assert Number(minimum=-90, maximum=90).parse_query(raw, FieldContext()) == float(raw)
+
+
+@pytest.mark.parametrize("raw", ["1e1", "nan", "inf", "-", ".5", "1.", " 1", "\u0663", "1" * 21])
+def test_numbers_in_query_strings_are_plain_decimals(raw):
+    with pytest.raises(Invalid):
+        Number(minimum=-90, maximum=90).parse_query(raw, FieldContext())
+
+
+@pytest.mark.parametrize(
+    ("raw", "minutes", "shown"),
+    [
+        ("00:01", 1, "00:01"),
+        ("0:25", 25, "00:25"),
+        ("01:30", 90, "01:30"),
+        ("24:00", 1440, "24:00"),
+    ],
+)
+def test_durations_are_hours_and_minutes(raw, minutes, shown):
+    field = Duration()
+    assert field.parse(raw, FieldContext()) == minutes
+    assert field.render(minutes, FieldContext()) == shown
+
+
+@pytest.mark.parametrize("raw", ["00:00", "24:01", "1:5", "01:60", "100:00", "01.30", 30, None])
+def test_durations_outside_the_bounds_or_form_are_invalid(raw):
+    with pytest.raises(Invalid):
+        Duration(nullable=False).parse(raw, FieldContext())

@@ -65,3 +65,16 @@ def test_a_resource_type_cannot_be_registered_twice():
     with pytest.raises(ValueError, match="resource type 'session' is already registered"):
         openevent.api.plugin.register(impostor)
     assert RESOURCES["session"] is session_resource
+
+
+@pytest.mark.parametrize("name", ["type", "id"])
+def test_attributes_cannot_take_the_names_json_api_reserves(name):
+    from openevent.api.program import session_resource
+
+    with pytest.raises(ValueError, match="JSON:API reserves"):
+        openevent.api.plugin.Resource(
+            type="talk",
+            model=session_resource.model,
+            path="/v1/talks",
+            fields={name: openevent.api.plugin.String()},
+        )

@@ -15,6 +15,9 @@ from openevent.models import (
     Microlocation,
     Role,
     SessionState,
+    SessionType,
+    SocialLink,
+    Sponsor,
     Track,
 )
 from openevent.security import Permission
@@ -83,6 +86,9 @@ def world(dbsession):
         "speaker": make_speaker(dbsession, event),
         "track": Track(event=event, name="Python"),
         "microlocation": Microlocation(event=event, name="Hall A"),
+        "session-type": SessionType(event=event, name="Talk", length_minutes=30),
+        "sponsor": Sponsor(event=event, name="Python Software Foundation"),
+        "social-link": SocialLink(event=event, name="Twitter", link="https://twitter.com/pycon"),
     }
     dbsession.add_all(rows.values())
     dbsession.flush()
@@ -213,6 +219,9 @@ for _type, _plural, _attributes in (
     ("speaker", "speakers", {"name": "Grace Hopper"}),
     ("track", "tracks", {"name": "Data"}),
     ("microlocation", "microlocations", {"name": "Hall B"}),
+    ("session-type", "session-types", {"name": "Workshop", "length": "01:30"}),
+    ("sponsor", "sponsors", {"name": "FOSSASIA", "level": 1}),
+    ("social-link", "social-links", {"name": "Wiki", "link": "https://example.org/wiki"}),
 ):
     RECIPES.update(_event_scoped_recipes(_type, _plural, Permission.EDIT_PROGRAM, _attributes))
 # A plugin's resource, written with a permission of the plugin's own.

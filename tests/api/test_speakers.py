@@ -18,7 +18,7 @@ SPEAKER = {
     "email": "ada@example.org",
     "photo-url": "https://example.org/ada.png",
     "organisation": "Analytical Engines",
-    "bio": '<p onclick="x()">Poet of <a href="https://example.org">numbers</a></p><script>1</script>',
+    "short-biography": '<p onclick="x()">Poet of <a href="https://example.org">numbers</a></p><script>1</script>',
     "website": "https://ada.example.org",
     "twitter": "https://twitter.com/ada",
     "github": "https://github.com/ada",
@@ -40,8 +40,11 @@ def test_create_and_read_a_speaker(testapp, event, headers):
     attributes = data["attributes"]
     assert attributes["name"] == "Ada Lovelace"
     assert attributes["github"] == "https://github.com/ada"
-    assert attributes["bio"].startswith('<p>Poet of <a href="https://example.org"')
-    assert "script" not in attributes["bio"] and "onclick" not in attributes["bio"]
+    assert attributes["short-biography"].startswith('<p>Poet of <a href="https://example.org"')
+    assert (
+        "script" not in attributes["short-biography"]
+        and "onclick" not in attributes["short-biography"]
+    )
     assert data["relationships"]["sessions"]["data"] == []
     team_view = testapp.get(f"/v1/speakers/{data['id']}", headers=headers).json["data"]
     assert team_view["attributes"]["email"] == "ada@example.org"
@@ -112,7 +115,7 @@ def test_sessions_cannot_be_set_from_the_speaker(testapp, dbsession, event, head
         ({"email": "not an address"}, "/data/attributes/email"),
         ({"website": "javascript:alert(1)"}, "/data/attributes/website"),
         ({"github": 1}, "/data/attributes/github"),
-        ({"bio": {"html": "<p>"}}, "/data/attributes/bio"),
+        ({"short-biography": {"html": "<p>"}}, "/data/attributes/short-biography"),
         ({"organisation": "x" * 256}, "/data/attributes/organisation"),
         ({"age": 36}, "/data/attributes/age"),
         ({"created-at": "2030-01-01T00:00:00Z"}, "/data/attributes/created-at"),
