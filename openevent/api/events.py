@@ -83,6 +83,10 @@ event_resource = register(
             "location-name": String(),
             "logo-url": Url(),
             "original-image-url": Url(),
+            # Resized copies of the banner, set by an image plugin's job (openevent-images).
+            "large-image-url": Url(read_only=True),
+            "thumbnail-image-url": Url(read_only=True),
+            "icon-image-url": Url(read_only=True),
             "created-at": DateTime(read_only=True),
             "last-modified-at": DateTime(read_only=True),
             "deleted-at": RestoreOnly(),

@@ -1,0 +1,1 @@
+"""Image uploads and processing."""
