@@ -134,7 +134,15 @@ def _guarded(policy, default: int):
             too_large = not _read_unsized_body(environ, limit)
         if too_large:
             return _error_response(PayloadTooLarge(f"the body is larger than {limit} bytes"))
-        return policy(environ, router)
+        received = environ.get("wsgi.input")
+        try:
+            return policy(environ, router)
+        finally:
+            # A body over the default limit (a route's own) was copied to a temporary file to
+            # be replayed; the request is done with it.
+            copied = environ.get("wsgi.input")
+            if copied is not received and hasattr(copied, "close"):
+                copied.close()
 
     return execution_policy
 

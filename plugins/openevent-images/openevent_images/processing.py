@@ -103,11 +103,20 @@ class Output:
     webp_variants: bool = False
 
 
+def _signed_as_accepted(data: bytes) -> bool:
+    """Whether ``data`` starts as a JPEG, PNG, GIF or WebP file does (then it is corrupt)."""
+    return data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")) or (
+        data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    )
+
+
 def _open(data: bytes, max_pixels: int) -> Image.Image:
     """The image in ``data``, its header read and its size checked; pixels not decoded yet."""
     try:
         image = Image.open(BytesIO(data), formats=list(FORMATS))
     except UnidentifiedImageError:
+        if _signed_as_accepted(data):
+            raise ImageRejected(422, "the image is corrupt") from None
         raise ImageRejected(415, "the file is not a JPEG, PNG, WebP or GIF image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(422, f"the image has more than {max_pixels} pixels") from None
