@@ -159,3 +159,24 @@ def test_a_stored_upload_decodes_as_the_image_sent(testapp, event, upload):
     attributes = upload(event, encode(detailed(120, 90), "GIF"), "image/gif")
     served = testapp.get(urlsplit(attributes["url"]).path).body
     assert Image.open(BytesIO(served)).size == (120, 90)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"no boundary given"),
+        ("multipart/form-data; boundary=xyz", b"not a form at all"),
+        ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data\r\n\r\n"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\nabc',
+        ),
+    ],
+    ids=["no-boundary", "garbage", "nameless-part", "unterminated"],
+)
+def test_malformed_forms_are_a_4xx(testapp, event, auth, storage, content_type, body):
+    response = testapp.post(
+        _url(event), body, headers={**auth, "Content-Type": content_type}, expect_errors=True
+    )
+    assert 400 <= response.status_int < 500, response.text
+    assert storage.list("") == []
