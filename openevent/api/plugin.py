@@ -47,8 +47,8 @@ from openevent.api.errors import (
     NotFound,
     PayloadTooLarge,
     Unauthorized,
-    UnsupportedMediaType,
     Unprocessable,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from openevent.api.events import RestoreOnly
