@@ -117,7 +117,10 @@ _SOURCE_ID = Key(
 )
 _HTML = "HTML, sanitized as the API sanitizes it"
 _RELATIVE = "a relative path (PyCon 2017) names a media file, found under meta's root-url"
-_RESIZED = "a resized copy of the original picture, which openevent makes itself"
+_RESIZED = (
+    "a resized copy of the original picture: the openevent-images plugin makes its own from "
+    "the original (its column is filled by that job, never from a file)"
+)
 _CALL_FOR_SPEAKERS = "an answer to Open Event's call for speakers, which openevent does not run"
 
 FILES: tuple[Part, ...] = (

@@ -6,6 +6,11 @@ before the API's size check; and WebOb spools copies over 10 KB into a temporary
 nobody closes. A body without a length (chunked, under a server that passes it on as a stream)
 is read here up to the limit and no further.
 
+The limit is ``openevent.api.max_body_bytes`` (1 MiB: JSON documents), except on routes that
+declare their own with the config directive ``config.add_route_body_limit(route_name,
+max_bytes)`` (uploads). Only a body larger than the default costs a route match here, and a
+body over a route's limit is refused before anything reads it, as any other.
+
 Pyramid decodes the path and the query string as UTF-8 when it first needs them, and a byte
 sequence that does not decode (``/v1/events/%ff``) would fail there, in the error views too. So
 the URL is checked here, as are control characters in the query string, which no parameter
@@ -16,7 +21,8 @@ from io import BytesIO
 from urllib.parse import unquote_to_bytes
 
 import orjson
-from pyramid.interfaces import IExecutionPolicy
+from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import IExecutionPolicy, IRoutesMapper
 from pyramid.request import Request
 from pyramid.router import default_execution_policy
 from webob import Response
@@ -68,26 +74,84 @@ def _read_unsized_body(environ, limit: int) -> bool:
     return True
 
 
-def _guarded(policy, limit: int):
+ROUTE_BODY_LIMITS_KEY = "openevent.route_body_limits"
+
+
+def add_route_body_limit(config, route_name: str, max_bytes: int) -> None:
+    """Config directive: bodies of up to ``max_bytes`` bytes on the route ``route_name``.
+
+    ``config.add_route_body_limit("images.upload", 12 * 2**20)``. Every other route keeps
+    ``openevent.api.max_body_bytes``. The view still checks what it reads (a file's own size
+    limit, say): this limit only says how much the app accepts to receive at all. Declaring a
+    second limit for the same route is a conflict at start-up, as a second route of one name.
+    The server in front (waitress's ``max_request_body_size`` in the ini files) must let bodies
+    of that size through too.
+    """
+    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
+        raise ConfigurationError(
+            f"the body limit of route {route_name!r} must be a positive number of bytes"
+        )
+
+    def register():
+        config.registry[ROUTE_BODY_LIMITS_KEY][route_name] = max_bytes
+
+    introspectable = config.introspectable(
+        "route body limits", route_name, f"{route_name}: {max_bytes} bytes", "route body limit"
+    )
+    introspectable["max_bytes"] = max_bytes
+    config.action(
+        ("openevent.route-body-limit", route_name), register, introspectables=[introspectable]
+    )
+
+
+def _route_limit(environ, registry, default: int) -> int:
+    """The body limit of the route the request goes to (``default`` for most routes)."""
+    limits = registry[ROUTE_BODY_LIMITS_KEY]
+    if not limits:
+        return default
+    # The router matches the route again later; matching is a few regular expressions, and
+    # only bodies larger than the default (or of unknown length) get here.
+    request = Request(environ)
+    request.registry = registry
+    route = registry.getUtility(IRoutesMapper)(request)["route"]
+    return limits.get(route.name, default) if route is not None else default
+
+
+def _guarded(policy, default: int):
     def execution_policy(environ, router):
         if error := _url_error(environ):
             return _error_response(error)
         length = environ.get("CONTENT_LENGTH") or ""
+        limit, too_large = default, False
         if length.isascii() and length.isdigit():
             # int() refuses more than 4300 digits; a length that long is too large anyway.
-            too_large = len(length) > len(str(limit)) or int(length) > limit
-        else:
-            unsized = not length and environ.get("wsgi.input_terminated")
-            too_large = unsized and not _read_unsized_body(environ, limit)
+            declared = int(length) if len(length) < 20 else None
+            if declared is not None and declared > default:
+                limit = _route_limit(environ, router.registry, default)
+            too_large = declared is None or declared > limit
+        elif not length and environ.get("wsgi.input_terminated"):
+            limit = _route_limit(environ, router.registry, default)
+            too_large = not _read_unsized_body(environ, limit)
         if too_large:
             return _error_response(PayloadTooLarge(f"the body is larger than {limit} bytes"))
-        return policy(environ, router)
+        received = environ.get("wsgi.input")
+        try:
+            return policy(environ, router)
+        finally:
+            # A body over the default limit (a route's own) was copied to a temporary file to
+            # be replayed; the request is done with it.
+            copied = environ.get("wsgi.input")
+            if copied is not received and hasattr(copied, "close"):
+                copied.close()
 
     return execution_policy
 
 
 def includeme(config):
     limit = config.get_settings()["openevent.api.max_body_bytes"]
+    config.registry[ROUTE_BODY_LIMITS_KEY] = {}
+    config.add_directive("add_route_body_limit", add_route_body_limit)
+    # Bodies over the default limit are spooled to a temporary file rather than kept in memory.
     config.set_request_factory(type("Request", (Request,), {"request_body_tempfile_limit": limit}))
 
     def wrap_execution_policy():

@@ -233,6 +233,12 @@ def test_plugins_are_enabled_for_an_event_by_default(testapp, registry, team, to
     ]
 
 
+def _sample(response) -> dict:
+    """The sample plugin's switch among the installed plugins' in a response."""
+    [sample] = [item for item in response.json["data"] if item["id"] == "sample"]
+    return sample
+
+
 def test_organizers_turn_a_plugin_off_and_on(testapp, team, token_for, dbsession):
     event, owner = team
     headers = {**JSONAPI_HEADERS, **token_for(owner)}
@@ -241,15 +247,15 @@ def test_organizers_turn_a_plugin_off_and_on(testapp, team, token_for, dbsession
     testapp.get(notes, headers=headers, status=200)
 
     response = testapp.patch_json(url, _patch("sample", False), headers=headers, status=200)
-    assert response.json["data"][0]["attributes"]["enabled"] is False
+    assert _sample(response)["attributes"]["enabled"] is False
     dbsession.expire_all()
     assert is_enabled_for_event(dbsession, "sample", event.id) is False
-    assert testapp.get(url, headers=headers).json["data"][0]["attributes"]["enabled"] is False
+    assert _sample(testapp.get(url, headers=headers))["attributes"]["enabled"] is False
     # The plugin asks too, and stops acting for this event.
     testapp.get(notes, headers=headers, status=404)
 
     testapp.patch_json(url, _patch("sample", True), headers=headers, status=200)
-    assert testapp.get(url, headers=headers).json["data"][0]["attributes"]["enabled"] is True
+    assert _sample(testapp.get(url, headers=headers))["attributes"]["enabled"] is True
     testapp.get(notes, headers=headers, status=200)
 
 

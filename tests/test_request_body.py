@@ -185,3 +185,70 @@ def test_what_waitress_answers_itself_in_plain_text(server):
     for raw, expected in cases:
         status, content_type, _ = exchange(server, raw)
         assert (status, content_type.split(";")[0]) == (expected, "text/plain")
+
+
+# Routes with a body limit of their own (config.add_route_body_limit): the sample plugin's
+# agenda upload takes 4 MiB.
+
+AGENDA_LIMIT = 4 * 1024 * 1024
+
+
+def _agenda(event) -> str:
+    return f"/v1/events/{event.id}/sample-agenda"
+
+
+def test_a_route_takes_bodies_up_to_its_own_limit(testapp, event, headers, memory_storage):
+    pdf = {"Authorization": headers["Authorization"], "Content-Type": "application/pdf"}
+    body = b"%PDF-1.7\n" + b"x" * (AGENDA_LIMIT - 9)
+    response = testapp.put(_agenda(event), body, headers=pdf, status=201)
+    assert response.json["meta"]["size"] == AGENDA_LIMIT
+    assert memory_storage.open(f"sample/{event.id}/agenda.pdf").read() == body
+    response = testapp.put(_agenda(event), body + b"x", headers=pdf, status=413)
+    assert response.json["errors"][0]["detail"] == f"the body is larger than {AGENDA_LIMIT} bytes"
+
+
+def test_other_routes_keep_the_apps_limit(testapp, event, headers, registry):
+    limit = registry.settings["openevent.api.max_body_bytes"]
+    assert limit < AGENDA_LIMIT
+    body = b"x" * (limit + 1)
+    # Another method on the same path is another route match: the PATCH of the event is not it.
+    testapp.patch(f"/v1/events/{event.id}", body, headers=headers, status=413)
+    testapp.post(f"/v1/events/{event.id}/sample-agenda/extra", body, headers=headers, status=413)
+
+
+def test_a_body_without_a_length_is_read_up_to_the_routes_limit(wsgi_app, event, db_connection):
+    def put(body: bytes):
+        stream = BytesIO(body)
+        answer = call(
+            wsgi_app,
+            REQUEST_METHOD="PUT",
+            PATH_INFO=_agenda(event),
+            CONTENT_TYPE="application/pdf",
+            **{"wsgi.input": stream, "wsgi.input_terminated": True},
+        )
+        return (*answer, stream.tell())
+
+    status, _, read = put(b"x" * (2 * AGENDA_LIMIT))
+    assert status.startswith("413")
+    assert read == AGENDA_LIMIT + 1
+    # Within the limit, the body reaches the route (which wants a token).
+    status, document, _ = put(b"x" * (2 * 1024 * 1024))
+    assert status.startswith("401")
+    assert document["errors"][0]["status"] == "401"
+
+
+def test_the_directive_checks_its_limit_and_refuses_a_second_one(app_settings):
+    from pyramid.config import Configurator
+    from pyramid.exceptions import ConfigurationConflictError, ConfigurationError
+
+    from openevent import request_body
+
+    config = Configurator(settings={"openevent.api.max_body_bytes": 1024})
+    config.include(request_body)
+    for bad in (0, -1, 2.5, True, "1024"):
+        with pytest.raises(ConfigurationError, match="must be a positive number of bytes"):
+            config.add_route_body_limit("uploads", bad)
+    config.add_route_body_limit("uploads", 2048)
+    config.add_route_body_limit("uploads", 4096)
+    with pytest.raises(ConfigurationConflictError):
+        config.commit()

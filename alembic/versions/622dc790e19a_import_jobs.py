@@ -1,7 +1,7 @@
 """Import jobs: uploaded Open Event exports and their import's state and report
 
 Revision ID: 622dc790e19a
-Revises: b8537799153d
+Revises: a3f8c61d2e47
 Create Date: 2026-12-02 07:51:30.825176
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "622dc790e19a"
-down_revision: str | Sequence[str] | None = "b8537799153d"
+down_revision: str | Sequence[str] | None = "a3f8c61d2e47"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -110,6 +110,10 @@ event_resource = register(
             "copyright-licence-url": Url(),
             "copyright-year": Integer(minimum=1900, maximum=2199),
             "copyright-logo-url": Url(),
+            # Resized copies of the banner, set by an image plugin's job (openevent-images).
+            "large-image-url": Url(read_only=True),
+            "thumbnail-image-url": Url(read_only=True),
+            "icon-image-url": Url(read_only=True),
             "created-at": DateTime(read_only=True),
             "last-modified-at": DateTime(read_only=True),
             "deleted-at": RestoreOnly(),

@@ -74,6 +74,9 @@ class Operation:
     write_only: dict[str, dict] = field(default_factory=dict)
     # Other answers without a body: status -> description (a 304).
     responses: dict[str, str] = field(default_factory=dict)
+    # A body in other media types than the answer's (an upload): media type -> schema. The
+    # first one decides the error statuses, as ``content_type`` does otherwise.
+    request_content: dict[str, dict] = field(default_factory=dict)
 
 
 def describe(view, kind: str, resource: str | None = None, **details):
@@ -486,11 +489,18 @@ def _operation(
         )
         request_schema = _ref(name)
     content_type = op.content_type if op else MEDIA_TYPE
+    body_type = content_type if request_schema is not None else None
     if request_schema is not None:
         operation["requestBody"] = {
             "required": True,
             "content": _content(request_schema, content_type),
         }
+    elif op is not None and op.request_content:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": schema} for media, schema in op.request_content.items()},
+        }
+        body_type = next(iter(op.request_content))
 
     status = (op and op.status) or _STATUS.get(kind, "200")
     if status == "204":
@@ -514,7 +524,7 @@ def _operation(
         path_parameters=path_parameters,
         permission=permission,
         event_linked=event_linked,
-        body_type=content_type if request_schema is not None else None,
+        body_type=body_type,
     )
     for code in sorted(errors):
         operation["responses"][code] = {"$ref": f"#/components/responses/error-{code}"}

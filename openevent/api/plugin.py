@@ -20,7 +20,9 @@ change. docs/plugins.md shows them at work in a whole plugin.
   ``/events/{id}/...``), :func:`row_context`, :func:`require` and :func:`is_team`;
   :func:`parse_list_params`, :func:`render_list`, :func:`parse_document_params` and
   :func:`render_one` for documents like the core's; :func:`describe` for the OpenAPI
-  document; the errors (:class:`APIError` and its kinds) for JSON:API error documents.
+  document; the errors (:class:`APIError` and its kinds) for JSON:API error documents. A
+  route that takes bodies over 1 MiB (an upload) declares its own limit with the config
+  directive ``config.add_route_body_limit(route_name, max_bytes)``.
 - :class:`Permission`: the core's permissions. A plugin defines its own with the config
   directive ``config.add_event_permission(name, roles=(...))``.
 
@@ -43,8 +45,10 @@ from openevent.api.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     Unauthorized,
     Unprocessable,
+    UnsupportedMediaType,
     ValidationFailed,
 )
 from openevent.api.events import RestoreOnly
@@ -102,6 +106,7 @@ __all__ = [
     "Money",
     "NotFound",
     "Number",
+    "PayloadTooLarge",
     "Permission",
     "Relationship",
     "Resource",
@@ -111,6 +116,7 @@ __all__ = [
     "Text",
     "Unauthorized",
     "Unprocessable",
+    "UnsupportedMediaType",
     "Url",
     "ValidationFailed",
     "add_event_scoped_resource",

@@ -103,6 +103,10 @@ speaker_resource = register(
             # Not filterable: the public must not learn whose address is on file.
             "email": Email(filterable=False, sortable=False),
             "photo-url": Url(),
+            # Resized copies of the photo, set by an image plugin's job (openevent-images).
+            "thumbnail-image-url": Url(read_only=True),
+            "small-image-url": Url(read_only=True),
+            "icon-image-url": Url(read_only=True),
             "organisation": String(),
             "position": String(),
             "country": String(),

@@ -107,6 +107,10 @@ class Event(TimestampsMixin, SoftDeleteMixin, Base):
     copyright_licence_url: Mapped[str | None] = mapped_column(String(2048))
     copyright_year: Mapped[int | None]
     copyright_logo_url: Mapped[str | None] = mapped_column(String(2048))
+    # The banner's resized copies, made from original_image_url by an image plugin.
+    large_image_url: Mapped[str | None] = mapped_column(String(2048))
+    thumbnail_image_url: Mapped[str | None] = mapped_column(String(2048))
+    icon_image_url: Mapped[str | None] = mapped_column(String(2048))
 
     event_type: Mapped[EventType | None] = relationship()
     roles: Mapped[list["EventRole"]] = relationship(

@@ -108,6 +108,10 @@ class Speaker(TimestampsMixin, SoftDeleteMixin, Base):
     name: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(254))
     photo_url: Mapped[str | None] = mapped_column(String(2048))
+    # The photo's resized copies, made from photo_url by an image plugin.
+    thumbnail_image_url: Mapped[str | None] = mapped_column(String(2048))
+    small_image_url: Mapped[str | None] = mapped_column(String(2048))
+    icon_image_url: Mapped[str | None] = mapped_column(String(2048))
     organisation: Mapped[str | None] = mapped_column(String(255))
     position: Mapped[str | None] = mapped_column(String(255))
     country: Mapped[str | None] = mapped_column(String(255))

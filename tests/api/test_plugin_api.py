@@ -28,6 +28,7 @@ def test_the_tutorial_shows_the_sample_plugins_files_as_they_are():
         "models.py",
         "subscribers.py",
         "jobs.py",
+        "uploads.py",
     }
     for name, text in shown:
         assert text == (SAMPLE / name).read_text(), f"docs/plugins.md shows another {name}"

@@ -4,7 +4,9 @@ Each write route needs a recipe here: a route added without one fails
 ``test_every_write_route_has_a_recipe``, so the matrix cannot fall behind the API.
 """
 
+import base64
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 import pytest
 
@@ -53,6 +55,20 @@ NOT_ROLE_BASED = {
     ("auth.login", "POST"),
     ("auth.logout", "POST"),
 }
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A body sent as it is, in its own media type (an upload), rather than as JSON:API."""
+
+    content_type: str
+    data: bytes
+
+
+# A 1x1 PNG.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+)
 
 
 @dataclass
@@ -228,6 +244,17 @@ for _type, _plural, _attributes in (
 RECIPES.update(
     _event_scoped_recipes("sample-note", "sample-notes", "sample:write-notes", {"text": "Hi"})
 )
+# A plugin's upload route, with a body limit of its own and a permission of the plugin's.
+RECIPES[("sample.agenda", "PUT")] = (
+    "sample:write-notes",
+    lambda w: ("PUT", f"/v1/events/{w.event.id}/sample-agenda", Raw("application/pdf", b"%PDF")),
+)
+# The first-party images plugin, when installed beside the core (make test installs it).
+if find_spec("openevent_images") is not None:
+    RECIPES[("images.upload", "POST")] = (
+        Permission.EDIT_PROGRAM,
+        lambda w: ("POST", f"/v1/events/{w.event.id}/uploads/images", Raw("image/png", PNG)),
+    )
 # What only the team reads (the sample notes, read with event:view-team) is not there for other
 # users, as a draft is not: their writes get 404, not 403.
 TEAM_ONLY = {key for key in RECIPES if key[0].startswith("sample-note.")}
@@ -249,7 +276,11 @@ def _write_routes(registry):
 
 
 def _send(testapp, method, url, body, headers):
-    encoded = None if body is None else testapp.JSONEncoder().encode(body).encode()
+    if isinstance(body, Raw):
+        headers = {**headers, "Content-Type": body.content_type}
+        encoded = body.data
+    else:
+        encoded = None if body is None else testapp.JSONEncoder().encode(body).encode()
     return testapp.request(url, method=method, headers=headers, body=encoded, expect_errors=True)
 
 

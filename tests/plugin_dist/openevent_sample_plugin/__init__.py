@@ -2,7 +2,9 @@
 
 - ``/v1/events/{id}/sample-notes``: notes the event's team reads and writes;
 - ``/v1/events/{id}/session-title-changes``: a log of session title changes, read by the
-  event's owners and organizers, written by a job that a change subscriber starts.
+  event's owners and organizers, written by a job that a change subscriber starts;
+- ``PUT /v1/events/{id}/sample-agenda``: a PDF of up to 4 MiB, a route with a body limit of
+  its own.
 """
 
 from pyramid.events import NewResponse
@@ -29,4 +31,5 @@ def mark_response(event):
 def includeme(config):
     config.include(".resources")
     config.include(".subscribers")
+    config.include(".uploads")
     config.add_subscriber(mark_response, NewResponse)
