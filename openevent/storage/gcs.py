@@ -30,11 +30,11 @@ Failures of the service (a missing bucket, no credentials, a permission denied) 
 import base64
 import io
 import os
+import re
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 
-import google.auth
 import google.auth.exceptions
 import requests
 from google.api_core import exceptions as api_exceptions
@@ -42,6 +42,7 @@ from google.auth.credentials import AnonymousCredentials, Signing
 from google.auth.transport.requests import Request as AuthRequest
 from google.cloud import storage as gcs
 from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
+from google.oauth2 import service_account
 
 from openevent.storage._common import as_stream
 from openevent.storage.interface import ObjectNotFound, StorageError, StoredFile
@@ -71,8 +72,14 @@ def from_settings(settings) -> "GCSStorage":
 
 
 def _one_line(error: Exception) -> str:
+    """The error's message on one line: GCS's own when it answered one, without the request
+    line the client puts first."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
-    return " ".join(str(message).split())
+    response = getattr(error, "response", None)
+    # No response, or not GCS's JSON error: the message as the client made it.
+    with suppress(AttributeError, ValueError, KeyError, TypeError):
+        message = response.json()["error"]["message"]
+    return re.sub(r"^[A-Z]+ https?://\S+: ", "", " ".join(str(message).split()))
 
 
 class _FullReads:
@@ -378,8 +385,13 @@ class GCSStorage(SignedURLs):
                     "cannot sign GCS URLs with anonymous credentials: set "
                     "GOOGLE_APPLICATION_CREDENTIALS to a service account key file"
                 )
-            with self._errors():
-                credentials, _ = google.auth.load_credentials_from_file(path)
+            try:
+                credentials = service_account.Credentials.from_service_account_file(path)
+            except (OSError, ValueError) as error:
+                raise StorageError(
+                    f"GOOGLE_APPLICATION_CREDENTIALS: not a service account key file: "
+                    f"{_one_line(error)}"
+                ) from error
             self._signing_credentials = credentials
         if isinstance(credentials, Signing) and not self._signing_service_account:
             return {"credentials": credentials}
