@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from openevent.cli import main
 from openevent.storage.gcs import GCSStorage
@@ -175,3 +176,28 @@ def test_gcs_permission_denied(ini_file, capsys, monkeypatch):
         "(the service account needs roles/storage.objectAdmin on the bucket): "
         "files@p.iam.gserviceaccount.com does not have storage.objects.create access",
     ]
+
+
+def test_production_ini_on_the_emulator(gcs_emulator):
+    """production.ini names gcs: with its variables set, the check goes through. (In a process
+    of its own: production.ini's logging configuration would stay in this one.)"""
+    production = Path(__file__).parents[2] / "production.ini"
+    environ = {
+        **{name: value for name, value in os.environ.items() if name != "OPENEVENT_STORAGE"},
+        "OPENEVENT_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/unused",
+        "OPENEVENT_SECRET": "a-test-secret-of-enough-length",
+        "OPENEVENT_BROKER_URL": "stub",
+        "OPENEVENT_STORAGE_GCS_BUCKET": gcs_emulator.bucket,
+        "GOOGLE_APPLICATION_CREDENTIALS": gcs_emulator.service_account.key_file,
+    }
+    gcs_emulator.empty()
+    checked = subprocess.run(
+        [sys.executable, "-c", COMMAND, "storage", "check", str(production)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
+    )
+    lines = checked.stdout.splitlines()
+    assert lines[0] == f"storage: gcs, bucket {gcs_emulator.bucket!r}"
+    assert_works(checked.returncode, lines)
