@@ -74,6 +74,16 @@ def test_put_takes_a_stream(storage, tmp_path):
     assert read_all(storage, "a.bin") == b"\x00\x01binary"
 
 
+@pytest.mark.parametrize("size", [0, 1, 2**20 - 1, 2**20, 2**20 + 1, 2 * 2**20])
+def test_sizes_around_chunk_boundaries(storage, size):
+    """Empty, and around the 1 MiB chunks the gcs fixture uploads in (one request below a
+    chunk, a resumable upload from one, ending exactly on a chunk's end or not)."""
+    content = bytes(range(251)) * (size // 251) + bytes(range(size % 251))
+    stored = storage.put("sized.bin", content, "application/octet-stream")
+    assert (stored.size, stored.etag) == (size, hashlib.md5(content).hexdigest())
+    assert read_all(storage, "sized.bin") == content
+
+
 def test_put_refuses_text(storage):
     with pytest.raises(TypeError):
         storage.put("a.txt", "text, not bytes", "text/plain")
