@@ -67,9 +67,9 @@ Helpers to import (not fixtures): ``JSONAPI_HEADERS``; ``jsonapi_document(type, 
 id, **relationships)`` builds a request body; the factories ``make_user``, ``make_event``,
 ``make_session``, ``make_speaker`` and ``make_ticket`` add a valid row (any field overridden)
 and flush it; ``new_database`` makes a database of one's own, as the database fixtures do;
-``started_gcs_emulator()`` runs the GCS emulator for a ``with`` block (yielding its URL) and
-``throwaway_service_account(folder)`` generates a service-account key, as ``gcs_emulator``
-does, for benchmarks and scripts.
+``started_gcs_emulator`` is a context manager running the GCS emulator (yielding its URL);
+``throwaway_service_account(folder)`` generates a service-account key, as the gcs_emulator
+fixture does, for benchmarks and scripts.
 """
 
 from __future__ import annotations
