@@ -76,6 +76,18 @@ def as_broker_url(value: str) -> str:
     raise ValueError("expected stub, redis://... or amqp://...")
 
 
+def as_gcs_public_objects(value: str) -> str:
+    if value not in {"acl", "app"}:
+        raise ValueError("expected acl or app")
+    return value
+
+
+def as_service_account_email(value: str) -> str:
+    if value and not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+        raise ValueError("expected a service account email such as files@p.iam.gserviceaccount.com")
+    return value
+
+
 def as_storage_backend(value: str) -> str:
     # Which names are installed is checked when the storage is built (openevent.storage).
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", value):
@@ -295,6 +307,23 @@ SETTINGS: tuple[Setting, ...] = (
         default=200,
         env="OPENEVENT_IMPORT_MAX_COMPRESSION_RATIO",
         help="highest compression ratio of a file over 1 MiB in an imported archive (zip bombs)",
+    ),
+    Setting(
+        "openevent.storage.gcs_public_objects",
+        as_gcs_public_objects,
+        default="acl",
+        env="OPENEVENT_STORAGE_GCS_PUBLIC_OBJECTS",
+        help="how the gcs backend makes public objects readable: acl (a publicRead ACL and the "
+        "object's storage.googleapis.com URL; buckets with fine-grained access control) or app "
+        "(no ACL; the app serves them at /files/, for uniform bucket-level access)",
+    ),
+    Setting(
+        "openevent.storage.gcs_signing_service_account",
+        as_service_account_email,
+        default="",
+        env="OPENEVENT_STORAGE_GCS_SIGNING_SERVICE_ACCOUNT",
+        help="service account that signs the gcs backend's URLs through IAM signBlob when the "
+        "credentials hold no private key; empty: the credentials' own account",
     ),
     Setting(
         "openevent.auth.token_lifetime_hours",

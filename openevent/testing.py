@@ -50,6 +50,14 @@ Fixtures (each ``name`` here is one; a test names those it needs):
 - ``memory_storage``: a fresh, empty memory storage (:mod:`openevent.storage`) that is the
   app's storage (``request.storage``, ``ctx.storage``) for the test, the previous one restored
   after it.
+- ``gcs_emulator`` (per run): the ``gcp-storage-emulator`` package serving on a free loopback
+  port in a process of its own, ``STORAGE_EMULATOR_HOST`` pointing at it (so the gcs backend's
+  client uses it, with anonymous credentials), and a bucket of this run's own. A
+  :class:`GCSEmulator`: ``.host``, ``.bucket``, ``.client``, ``.service_account`` (a throwaway
+  service-account key generated for the run, which signs URLs as a real key would), and
+  ``.storage(secret, **options)`` for a gcs storage on the bucket.
+- ``gcs_storage``: a gcs storage (:class:`openevent.storage.gcs.GCSStorage`) on the emulator's
+  bucket, emptied before and after the test; it signs URLs with the run's throwaway key.
 - ``redis_registry``: the registry of a second app whose broker is the Redis at
   ``OPENEVENT_TEST_REDIS_URL``, under a namespace of this run's own (deleted at the end),
   its sessions joined to the test's transaction. Tests using it are skipped without that
@@ -58,13 +66,20 @@ Fixtures (each ``name`` here is one; a test names those it needs):
 Helpers to import (not fixtures): ``JSONAPI_HEADERS``; ``jsonapi_document(type, attributes,
 id, **relationships)`` builds a request body; the factories ``make_user``, ``make_event``,
 ``make_session``, ``make_speaker`` and ``make_ticket`` add a valid row (any field overridden)
-and flush it; ``new_database`` makes a database of one's own, as the database fixtures do.
+and flush it; ``new_database`` makes a database of one's own, as the database fixtures do;
+``started_gcs_emulator`` is a context manager running the GCS emulator (yielding its URL);
+``throwaway_service_account(folder)`` generates a service-account key, as the gcs_emulator
+fixture does, for benchmarks and scripts.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
@@ -303,6 +318,127 @@ def memory_storage(registry) -> Iterator[MemoryStorage]:
     registry[STORAGE_KEY] = storage
     yield storage
     registry[STORAGE_KEY] = previous
+
+
+class GCSEmulator:
+    """The emulator the ``gcs_emulator`` fixture started: see the module docstring."""
+
+    def __init__(self, host: str, bucket: str, service_account):
+        from google.cloud import storage as gcs
+
+        self.host = host
+        self.bucket = bucket
+        self.service_account = service_account
+        self.client = gcs.Client(project=None)  # STORAGE_EMULATOR_HOST: anonymous
+        created = self.client.create_bucket(bucket)
+        # Deleted objects are gone at once (the default keeps them for a week, in memory).
+        created.soft_delete_policy.retention_duration_seconds = 0
+        created.patch()
+
+    def storage(self, secret: str, **options):
+        """A gcs storage on this run's bucket, signing URLs with the run's throwaway key."""
+        from openevent.storage.gcs import GCSStorage
+
+        options.setdefault("signing_credentials", self.service_account.credentials)
+        return GCSStorage(self.bucket, secret, client=self.client, **options)
+
+    def empty(self) -> None:
+        """Delete every object of the bucket."""
+        for blob in self.client.list_blobs(self.bucket):
+            blob.delete()
+
+
+def throwaway_service_account(folder) -> SimpleNamespace:
+    """A service account key generated on the spot (RSA 2048), as Google issues them:
+    ``info`` (the key file's contents), ``key_file`` (written under ``folder``),
+    ``credentials`` and ``public_key``, to check the signatures it makes."""
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from google.oauth2 import service_account
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    info = {
+        "type": "service_account",
+        "project_id": "openevent-test",
+        "private_key_id": secrets.token_hex(20),
+        "private_key": pem,
+        "client_email": "files@openevent-test.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+    key_file = folder / "service-account.json"
+    key_file.write_text(json.dumps(info))
+    return SimpleNamespace(
+        info=info,
+        key_file=str(key_file),
+        credentials=service_account.Credentials.from_service_account_info(info),
+        public_key=key.public_key(),
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def started_gcs_emulator() -> Iterator[str]:
+    """Run ``gcp-storage-emulator`` (in memory) on a free loopback port; yield its URL."""
+    import urllib.request
+
+    for _attempt in range(3):
+        port = _free_port()
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gcp_storage_emulator", "start"),
+                *("--host", "127.0.0.1", "--port", str(port), "--in-memory", "--quiet"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        host = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(host + "/", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        if process.poll() is None and time.monotonic() < deadline:
+            try:
+                yield host
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+            return
+        process.kill()
+        process.wait()
+    raise RuntimeError("gcp-storage-emulator did not start (is the testing extra installed?)")
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator(tmp_path_factory) -> Iterator[GCSEmulator]:
+    """The GCS emulator for this run, with a bucket of its own (see the module docstring)."""
+    account = throwaway_service_account(tmp_path_factory.mktemp("gcs"))
+    with started_gcs_emulator() as host, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STORAGE_EMULATOR_HOST", host)
+        yield GCSEmulator(host, f"openevent-test-{secrets.token_hex(6)}", account)
+
+
+@pytest.fixture
+def gcs_storage(gcs_emulator):
+    """A gcs storage on the emulator's bucket, empty for the test."""
+    gcs_emulator.empty()
+    yield gcs_emulator.storage("test-secret-not-for-production")
+    gcs_emulator.empty()
 
 
 @pytest.fixture

@@ -32,3 +32,15 @@ def test_healthz_answers_503_when_the_database_is_unreachable(app_settings, tmp_
     assert body["status"] == "unavailable"
     assert body["database"]["reachable"] is False
     assert body["database"]["error"] == "OperationalError"
+
+
+def test_healthz_does_not_touch_storage(testapp, registry, monkeypatch):
+    """A storage outage must not fail the load balancer's probe: /healthz never calls it."""
+    from openevent.storage import STORAGE_KEY
+
+    class Unusable:
+        def __getattr__(self, name):
+            raise AssertionError(f"/healthz used storage.{name}")
+
+    monkeypatch.setitem(registry, STORAGE_KEY, Unusable())
+    assert testapp.get("/healthz", status=200).json["status"] == "ok"

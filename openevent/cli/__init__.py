@@ -8,11 +8,11 @@ from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
 
 from openevent import __version__
-from openevent.cli import db, importing, jobs, plugins, shell, worker
+from openevent.cli import db, importing, jobs, plugins, shell, storage, worker
 from openevent.cli.api import ENTRY_POINT_GROUP
 from openevent.settings import SettingsError
 
-COMMANDS = (db, importing, jobs, plugins, shell, worker)
+COMMANDS = (db, importing, jobs, plugins, shell, storage, worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

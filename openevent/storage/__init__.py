@@ -10,7 +10,13 @@ own. See docs/storage.md.
 from importlib.metadata import entry_points
 
 from openevent.settings import SettingsError
-from openevent.storage.interface import DEFAULT_URL_EXPIRY, IStorage, ObjectNotFound, StoredFile
+from openevent.storage.interface import (
+    DEFAULT_URL_EXPIRY,
+    IStorage,
+    ObjectNotFound,
+    StorageError,
+    StoredFile,
+)
 from openevent.storage.keys import InvalidKey, validate_key, validate_prefix
 from openevent.storage.local import LocalStorage
 from openevent.storage.memory import MemoryStorage
@@ -27,6 +33,7 @@ __all__ = [
     "LocalStorage",
     "MemoryStorage",
     "ObjectNotFound",
+    "StorageError",
     "StoredFile",
     "backend_names",
     "build_storage",

@@ -12,6 +12,11 @@ class ObjectNotFound(LookupError):
     """``open``, ``stat`` or ``url`` of a key that holds no object."""
 
 
+class StorageError(RuntimeError):
+    """The storage service cannot do what was asked: a missing bucket, no credentials, a
+    permission denied, an unreachable service. The message says which, in one line."""
+
+
 @dataclass(frozen=True)
 class StoredFile:
     """One stored object's metadata."""

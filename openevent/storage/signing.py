@@ -27,14 +27,19 @@ def signature(secret: str, key: str, expires: int) -> str:
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
-def signed_url(secret: str, key: str, expires: int | timedelta | None = None, now=None) -> str:
-    """``/files/<key>?expires=<unix time>&signature=<hex>``, valid for ``expires`` from now."""
+def lifetime_seconds(expires: int | timedelta | None) -> float:
+    """``url()``'s ``expires`` in seconds: the default when ``None``; never zero or less."""
     lifetime = DEFAULT_URL_EXPIRY if expires is None else expires
     if isinstance(lifetime, timedelta):
         lifetime = lifetime.total_seconds()
     if lifetime <= 0:
         raise ValueError("expires must be positive")
-    at = int((time.time() if now is None else now) + lifetime)
+    return lifetime
+
+
+def signed_url(secret: str, key: str, expires: int | timedelta | None = None, now=None) -> str:
+    """``/files/<key>?expires=<unix time>&signature=<hex>``, valid for ``expires`` from now."""
+    at = int((time.time() if now is None else now) + lifetime_seconds(expires))
     query = urlencode({"expires": at, "signature": signature(secret, key, at)})
     return f"{file_path(key)}?{query}"
 

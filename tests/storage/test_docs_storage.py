@@ -47,3 +47,23 @@ def test_the_plugin_backend_example_is_wired_as_shown(monkeypatch):
     storage = build_storage(settings)
     assert isinstance(storage, S3Storage)
     assert (storage.bucket, storage.secret) == ("conference-files", settings["openevent.secret"])
+
+
+def test_the_gcs_fixtures_example_runs(gcs_storage):
+    section = DOCS.split("## The gcs backend", 1)[1].split("\n## ", 1)[0]
+    [example] = [body for language, body in FENCED.findall(section) if language == "python"]
+    namespace: dict = {}
+    exec(example, namespace)
+    [test] = [value for name, value in namespace.items() if name.startswith("test_")]
+    test(gcs_storage)
+    assert [stored.key for stored in gcs_storage.list()] == ["exports/1/export.zip"]
+
+
+def test_the_check_command_output_shown_is_the_commands(ini_file, capsys):
+    from openevent.cli import main
+
+    section = DOCS.split("## Checking a deployment", 1)[1].split("\n## ", 1)[0]
+    shown = FENCED.findall(section)[0][1].splitlines()[2:]
+    assert main(["storage", "check", ini_file()]) == 0
+    printed = capsys.readouterr().out.splitlines()[1:]
+    assert [line.split(" (")[0] for line in printed] == [line.split(" (")[0] for line in shown]

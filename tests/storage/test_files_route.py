@@ -10,22 +10,40 @@ from openevent.storage import STORAGE_KEY, LocalStorage
 from openevent.storage.signing import signed_url
 
 
-@pytest.fixture(params=["memory", "local"])
+@pytest.fixture(params=["memory", "local", "gcs"])
 def storage(request, registry, memory_storage, tmp_path):
-    """The app's storage for the test: the memory one, or a local one in a folder of its own."""
+    """The app's storage for the test: the memory one, a local one in a folder of its own, or
+    a gcs one on the emulator whose public objects the app serves (gcs_public_objects = app)."""
     if request.param == "memory":
-        return memory_storage
-    local = LocalStorage(tmp_path / "files", registry.settings["openevent.secret"])
-    registry[STORAGE_KEY] = local  # storage restores the app's own afterwards
-    return local
+        yield memory_storage
+        return
+    secret = registry.settings["openevent.secret"]
+    if request.param == "local":
+        chosen = LocalStorage(tmp_path / "files", secret)
+    else:
+        emulator = request.getfixturevalue("gcs_emulator")
+        emulator.empty()
+        chosen = emulator.storage(secret, public_objects="app")
+    registry[STORAGE_KEY] = chosen  # memory_storage restores the app's own afterwards
+    yield chosen
+    if request.param == "gcs":
+        emulator.empty()
+
+
+def files_url(storage, registry, key):
+    """The /files URL of ``key``: ``url()`` for a public object; for a private one the app's
+    signed URL (gcs signs GCS URLs of its own, but serves signed /files URLs as well)."""
+    if storage.stat(key).public:
+        return storage.url(key)
+    return signed_url(registry.settings["openevent.secret"], key)
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
 
-def test_a_public_image_is_served_inline_with_its_type_and_etag(testapp, storage):
+def test_a_public_image_is_served_inline_with_its_type_and_etag(testapp, storage, registry):
     storage.put("events/1/a logo é.png", PNG, "image/png", public=True, cache_control="max-age=60")
-    url = storage.url("events/1/a logo é.png")
+    url = files_url(storage, registry, "events/1/a logo é.png")
     response = testapp.get(url, status=200)
     assert response.body == PNG
     assert response.content_type == "image/png"
@@ -74,9 +92,9 @@ def test_anything_but_a_safe_image_is_an_attachment(testapp, storage, content_ty
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_a_private_object_needs_its_signed_url(testapp, storage):
+def test_a_private_object_needs_its_signed_url(testapp, storage, registry):
     storage.put("exports/1/export.zip", b"zip", "application/zip")
-    response = testapp.get(storage.url("exports/1/export.zip"), status=200)
+    response = testapp.get(files_url(storage, registry, "exports/1/export.zip"), status=200)
     assert response.body == b"zip"
     assert response.headers["Cache-Control"] == "private, no-store"
     assert response.headers["Content-Disposition"] == "attachment"
@@ -90,7 +108,7 @@ def test_a_private_object_needs_its_signed_url(testapp, storage):
 def test_tampered_or_expired_signatures_are_403(testapp, storage, registry):
     storage.put("private/a.zip", b"a", "application/zip")
     storage.put("private/b.zip", b"b", "application/zip")
-    good = storage.url("private/a.zip")
+    good = files_url(storage, registry, "private/a.zip")
     query = good.split("?")[1]
     expires = int(query.split("expires=")[1].split("&")[0])
     signature = query.split("signature=")[1]

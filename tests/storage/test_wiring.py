@@ -19,6 +19,7 @@ from openevent.storage import (
     backend_names,
     build_storage,
 )
+from openevent.storage.gcs import GCSStorage
 
 SECRET = "a test secret of some length"
 
@@ -49,18 +50,12 @@ def test_local_is_the_default_and_creates_its_folder_on_first_write(tmp_path, mo
     assert (tmp_path / "var" / "files" / "a.txt").read_bytes() == b"a"
 
 
-def test_gcs_starts_but_every_use_says_it_is_not_built_yet():
+def test_gcs_is_built_from_its_settings_without_connecting():
     storage = build_storage(settings(**{"": "gcs", ".gcs_bucket": "bucket"}))
-    for call in (
-        lambda: storage.put("a.txt", b"a", "text/plain"),
-        lambda: storage.open("a.txt"),
-        lambda: storage.exists("a.txt"),
-        lambda: storage.delete("a.txt"),
-        lambda: storage.url("a.txt"),
-        lambda: storage.list(""),
-    ):
-        with pytest.raises(NotImplementedError, match="gcs storage arrives with issue 11"):
-            call()
+    assert isinstance(storage, GCSStorage) and isinstance(storage, IStorage)
+    assert storage.bucket_name == "bucket"
+    # No client (no credentials looked up, no connection) until the first use.
+    assert storage._process_client is None
 
 
 def test_request_storage_and_job_storage_are_the_registry_one(registry):
@@ -89,8 +84,6 @@ def test_memory_storage_fixture_is_the_apps_storage_for_the_test(registry, memor
 def test_production_ini_starts_with_gcs(monkeypatch):
     from pyramid.paster import get_app
 
-    from openevent.storage.gcs import NotBuiltStorage
-
     root = Path(__file__).parents[2]
     monkeypatch.setenv("OPENEVENT_DATABASE_URL", "sqlite://")
     monkeypatch.setenv("OPENEVENT_SECRET", SECRET)
@@ -98,7 +91,10 @@ def test_production_ini_starts_with_gcs(monkeypatch):
     monkeypatch.setenv("OPENEVENT_STORAGE_GCS_BUCKET", "openevent-files")
     monkeypatch.delenv("OPENEVENT_STORAGE", raising=False)
     app = get_app(str(root / "production.ini"))
-    assert isinstance(app.registry[STORAGE_KEY], NotBuiltStorage)
+    storage = app.registry[STORAGE_KEY]
+    assert isinstance(storage, GCSStorage)
+    assert storage.bucket_name == "openevent-files"
+    assert storage._process_client is None  # credentials are needed on first use, not before
 
 
 def test_an_unknown_backend_stops_start_up_naming_the_installed_ones():
