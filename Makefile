@@ -6,7 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Editable installs of the core and of every first-party plugin, with their test extras, and
 # the sample plugin distribution the plugin system's tests find through its entry points.
-PACKAGES := -e '.[testing]' -e 'plugins/openevent-versions[testing]'
+PACKAGES := -e '.[testing]' -e 'plugins/openevent-versions[testing]' \
+	-e 'plugins/openevent-exports[testing]'
 
 .PHONY: run test lint format clean
 
@@ -20,6 +21,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/pytest
 	$(BIN)/pytest plugins/openevent-versions/tests
+	$(BIN)/pytest plugins/openevent-exports/tests
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -30,7 +32,7 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 
 $(VENV)/.installed: setup.cfg setup.py pyproject.toml Makefile tests/plugin_dist/pyproject.toml \
-		plugins/openevent-versions/pyproject.toml
+		plugins/openevent-versions/pyproject.toml plugins/openevent-exports/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(PACKAGES)
