@@ -21,7 +21,8 @@ change. docs/plugins.md shows them at work in a whole plugin.
   :func:`parse_list_params`, :func:`render_list`, :func:`parse_document_params` and
   :func:`render_one` for documents like the core's; :func:`read_resource_object` for a
   request's resource object (media type, size, JSON, ``data``, its type and id checked);
-  :func:`describe` for the OpenAPI document; the errors (:class:`APIError` and its kinds) for JSON:API error documents.
+  :func:`describe` for the OpenAPI document; the errors (:class:`APIError` and its kinds)
+  for JSON:API error documents.
 - :class:`Permission`: the core's permissions. A plugin defines its own with the config
   directive ``config.add_event_permission(name, roles=(...))``.
 
