@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 
-from openevent.cli.api import add_config_argument, app_registry, progress
+from openevent.cli.api import add_config_argument, app_registry, progress, transaction_scope
 from openevent_exports.exporting import write_export
 from openevent_exports.formats import FORMATS
 from openevent_exports.snapshot import EventNotFound
@@ -63,8 +63,12 @@ def export(args) -> int:
 
     descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(output), prefix=".export-")
     try:
-        with app_registry(args.config_uri) as registry, os.fdopen(descriptor, "wb") as stream:
-            write_export(registry, args.event, fmt.name, options, stream, advance)
+        with (
+            app_registry(args.config_uri) as registry,
+            transaction_scope(registry) as dbsession,
+            os.fdopen(descriptor, "wb") as stream,
+        ):
+            write_export(dbsession, registry, args.event, fmt.name, options, stream, advance)
         os.replace(temporary, output)
     except EventNotFound:
         print(f"openevent export: no event with id {args.event}", file=sys.stderr)

@@ -1,9 +1,12 @@
 """Running an export: snapshot, temporary file, storage, retention; and telling a dead job.
 
-The job does its work in short transactions of its own (``transaction_scope``), so that its
-state and progress are seen while it runs and, on SQLite, no write lock is held while the file
-is written. The archive goes to a temporary file (the formats stream into it; zip members get
-ZIP64 as needed), is put into storage, and the temporary file is deleted whatever happens.
+The job runs in its transaction, which commits its outcome (done, with the file's key and
+size, or failed, with the error). Its progress and heartbeat cannot wait for that commit, and
+on SQLite no second transaction may write while the job's holds the lock, so they go to a small
+object in storage beside the archive (``exports/<event>/<id>/progress.json``), rewritten at
+each step; the API reads it while the job runs. The archive goes to a temporary file (the
+formats stream into it; zip members get ZIP64 as needed), is put into storage, and the
+temporary file is deleted whatever happens.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+import orjson
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from openevent.cli.api import transaction_scope
 from openevent.db import utcnow
+from openevent.storage import ObjectNotFound
 from openevent_exports.formats import FORMATS, Writing
 from openevent_exports.models import ExportJob, ExportState
 from openevent_exports.settings import export_settings
@@ -25,104 +30,95 @@ from openevent_exports.snapshot import EventNotFound, load_program
 log = logging.getLogger(__name__)
 
 
-def write_export(registry, event_id: int, format_name: str, options: dict, stream, progress):
+def progress_key(event_id: int, export_id: int) -> str:
+    return f"exports/{event_id}/{export_id}/progress.json"
+
+
+def write_export(dbsession, registry, event_id, format_name, options, stream, progress) -> str:
     """Write ``event_id``'s export in ``format_name`` to ``stream``; return the event's
     identifier."""
     fmt = FORMATS[format_name]
-    with transaction_scope(registry) as dbsession:
-        program = load_program(dbsession, event_id, public=fmt.public)
+    program = load_program(dbsession, event_id, public=fmt.public)
     settings = export_settings(registry)
     writing = Writing(options, progress, settings.public_url, registry["openevent.storage"])
     fmt.write(program, stream, writing)
     return program.event["identifier"]
 
 
-def _set(registry, export_id: int, **values) -> None:
-    with transaction_scope(registry) as dbsession:
-        dbsession.execute(
-            update(ExportJob)
-            .where(ExportJob.id == export_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+def read_progress(storage, job: ExportJob) -> dict | None:
+    """What the running job last reported: ``{"progress": n, "heartbeat": iso time}``."""
+    try:
+        with storage.open(progress_key(job.event_id, job.id)) as stream:
+            return orjson.loads(stream.read())
+    except (ObjectNotFound, orjson.JSONDecodeError):
+        return None
 
 
-def run_export(registry, export_id: int) -> None:
+def run_export(ctx, export_id: int) -> None:
     """Build export ``export_id`` (a row of ``exports_jobs``), once: a done or failed export, or
     one that is gone, is left alone (Dramatiq delivers at least once)."""
-    with transaction_scope(registry) as dbsession:
-        job = dbsession.get(ExportJob, export_id)
-        if job is None or job.state in (ExportState.DONE, ExportState.FAILED):
-            return
-        now = utcnow()
-        job.state, job.started_at, job.heartbeat_at = ExportState.RUNNING, now, now
-        job.progress, job.attempts = 0, job.attempts + 1
-        event_id, format_name, options = job.event_id, job.format, dict(job.options)
+    dbsession, registry = ctx.dbsession, ctx.registry
+    job = dbsession.get(ExportJob, export_id)
+    if job is None or job.state in (ExportState.DONE, ExportState.FAILED):
+        return
+    storage = registry["openevent.storage"]
+    beat_key = progress_key(job.event_id, job.id)
+    job.state, job.started_at, job.attempts = ExportState.RUNNING, utcnow(), job.attempts + 1
 
     def progress(percent: int) -> None:
-        _set(registry, export_id, progress=min(percent, 99), heartbeat_at=utcnow())
+        report = {"progress": min(percent, 99), "heartbeat": utcnow().isoformat()}
+        storage.put(beat_key, orjson.dumps(report), "application/json")
 
-    storage = registry["openevent.storage"]
+    progress(0)
+    fmt = FORMATS[job.format]
     descriptor, path = tempfile.mkstemp(prefix="openevent-export-")
     key = None
     try:
         with os.fdopen(descriptor, "wb") as stream:
-            identifier = write_export(registry, event_id, format_name, options, stream, progress)
-        fmt = FORMATS[format_name]
-        key = f"exports/{event_id}/{export_id}/{identifier}-{fmt.filename}"
+            identifier = write_export(
+                dbsession, registry, job.event_id, job.format, dict(job.options), stream, progress
+            )
+        key = f"exports/{job.event_id}/{job.id}/{identifier}-{fmt.filename}"
         with open(path, "rb") as stream:
             stored = storage.put(key, stream, fmt.media_type, public=False)
-        _set(
-            registry,
-            export_id,
-            state=ExportState.DONE,
-            progress=100,
-            finished_at=utcnow(),
-            heartbeat_at=utcnow(),
-            storage_key=key,
-            size=stored.size,
-        )
-    except Exception as error:  # any failure ends the export, with its reason shown
-        log.exception("export %s of event %s failed", export_id, event_id)
+        job.state, job.progress, job.storage_key, job.size = ExportState.DONE, 100, key, stored.size
+    except SQLAlchemyError:
+        raise  # the transaction is broken: the job is retried, and ends in job_failures
+    except Exception as error:  # any other failure ends the export, with its reason shown
+        log.exception("export %s of event %s failed", job.id, job.event_id)
         if key is not None:
             storage.delete(key)
         message = "the event is gone" if isinstance(error, EventNotFound) else str(error)
-        _set(
-            registry,
-            export_id,
-            state=ExportState.FAILED,
-            finished_at=utcnow(),
-            error=f"{type(error).__name__}: {message}"[:2000],
-        )
-        return
+        job.state, job.error = ExportState.FAILED, f"{type(error).__name__}: {message}"[:2000]
     finally:
         if os.path.exists(path):
             os.unlink(path)
-    apply_retention(registry, event_id)
+        storage.delete(beat_key)
+    job.finished_at = utcnow()
+    apply_retention(dbsession, storage, registry, job.event_id)
 
 
-def apply_retention(registry, event_id: int) -> None:
+def apply_retention(dbsession, storage, registry, event_id: int) -> None:
     """Keep the newest ``exports.keep`` finished exports of the event; delete the others'
     files from storage, then their rows."""
+    dbsession.flush()
     keep = export_settings(registry).keep
-    with transaction_scope(registry) as dbsession:
-        finished = select(ExportJob.id, ExportJob.storage_key).where(
-            ExportJob.event_id == event_id,
-            ExportJob.state.in_((ExportState.DONE, ExportState.FAILED)),
+    finished = select(ExportJob.id, ExportJob.storage_key).where(
+        ExportJob.event_id == event_id,
+        ExportJob.state.in_((ExportState.DONE, ExportState.FAILED)),
+    )
+    old = dbsession.execute(
+        finished.order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).offset(keep)
+    ).all()
+    for _, key in old:
+        if key:
+            storage.delete(key)
+    if old:
+        dbsession.execute(
+            delete(ExportJob)
+            .where(ExportJob.id.in_([row_id for row_id, _ in old]))
+            .execution_options(synchronize_session=False)
         )
-        old = dbsession.execute(
-            finished.order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).offset(keep)
-        ).all()
-        storage = registry["openevent.storage"]
-        for _, key in old:
-            if key:
-                storage.delete(key)
-        if old:
-            dbsession.execute(
-                delete(ExportJob)
-                .where(ExportJob.id.in_([row_id for row_id, _ in old]))
-                .execution_options(synchronize_session=False)
-            )
 
 
 def effective_state(job: ExportJob, registry) -> tuple[str, str | None]:
@@ -139,14 +135,13 @@ def effective_state(job: ExportJob, registry) -> tuple[str, str | None]:
         return ExportState.FAILED, f"the job failed: {job.failures[-1].error}"
     settings = export_settings(registry)
     now = utcnow()
-    heartbeat_deadline = timedelta(seconds=settings.heartbeat_timeout)
-    if job.state == ExportState.RUNNING and now - job.heartbeat_at > heartbeat_deadline:
+    report = read_progress(registry["openevent.storage"], job)
+    heartbeat = datetime.fromisoformat(report["heartbeat"]) if report else None
+    if heartbeat is not None and now - heartbeat > timedelta(seconds=settings.heartbeat_timeout):
         return ExportState.FAILED, (
             f"the job stopped: no progress for over {settings.heartbeat_timeout} s "
             "(its worker was probably lost)"
         )
-    if job.state == ExportState.QUEUED and now - job.created_at > timedelta(
-        seconds=settings.queue_timeout
-    ):
+    if heartbeat is None and now - job.created_at > timedelta(seconds=settings.queue_timeout):
         return ExportState.FAILED, f"no worker started the job within {settings.queue_timeout} s"
-    return job.state, None
+    return (ExportState.RUNNING if heartbeat is not None else ExportState.QUEUED), None

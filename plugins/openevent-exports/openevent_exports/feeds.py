@@ -21,7 +21,6 @@ from sqlalchemy import literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from openevent.changes import ChangesCommitted, in_transaction
-from openevent.cli.api import transaction_scope
 from openevent.db import utcnow
 from openevent.jobs import enqueue
 from openevent.models import Event
@@ -100,17 +99,19 @@ def build_feeds(program, public_url: str | None) -> dict[str, bytes]:
 
 def rebuild(ctx, job) -> None:
     """The rebuild job's work (``job`` is the job itself, to go round again)."""
-    registry, event_id = ctx.registry, ctx.event_id
+    registry, event_id, dbsession = ctx.registry, ctx.event_id, ctx.dbsession
     storage = registry["openevent.storage"]
-    with transaction_scope(registry) as dbsession:
-        state = dbsession.get(FeedState, event_id)
-        if state is None:
-            return  # the event is gone
-        generation = state.requested
-        try:
-            program = load_program(dbsession, event_id, public=True)
-        except EventNotFound:
-            program = None  # not published (or gone): no feeds, the views answer 404
+    # The row first, locked on PostgreSQL: a job delivered twice waits for the first.
+    state = dbsession.get(FeedState, event_id, with_for_update=True)
+    if state is None:
+        return  # the event is gone
+    generation = state.requested
+    if state.built >= generation:
+        return  # built already, by this message's first delivery
+    try:
+        program = load_program(dbsession, event_id, public=True)
+    except EventNotFound:
+        program = None  # not published (or gone): no feeds, the views answer 404
     files = {}
     if program is not None:
         for name, content in build_feeds(program, export_settings(registry).public_url).items():
@@ -121,13 +122,6 @@ def rebuild(ctx, job) -> None:
                 "size": len(content),
                 "generation": generation,
             }
-    # The job's own session from here: on SQLite it takes the write lock only now.
-    dbsession = ctx.dbsession
-    state = dbsession.get(FeedState, event_id, with_for_update=True)
-    if state is None:
-        return
-    if state.built >= generation:
-        return  # a newer (or this) generation was built by a job delivered twice
     previous = state.files or {}
     now = utcnow()
     if {n: f["etag"] for n, f in previous.items()} != {n: f["etag"] for n, f in files.items()}:

@@ -9,7 +9,7 @@ from openevent_exports import exporting, feeds
 @job(queue_name="exports", max_retries=2)
 def build_export(ctx, export_id: int) -> None:
     """Build export ``export_id``; it records its own failure (state failed, the error)."""
-    exporting.run_export(ctx.registry, export_id)
+    exporting.run_export(ctx, export_id)
 
 
 @job(queue_name="exports")

@@ -23,9 +23,9 @@ class ExportState(enum.StrEnum):
 class ExportJob(Base):
     """An export an organizer asked for, and how far its job got.
 
-    ``heartbeat_at`` moves with every progress step of a running job: a job whose heartbeat is
-    older than the deadline, or whose message is in ``job_failures``, died, and reads as failed
-    (see :mod:`openevent_exports.exporting`).
+    The row changes when the job commits its outcome; while it runs, its progress and heartbeat
+    are in storage. A job whose heartbeat is older than the deadline, or whose message is in
+    ``job_failures``, died, and reads as failed (see :mod:`openevent_exports.exporting`).
     """
 
     __tablename__ = "exports_jobs"
@@ -43,7 +43,6 @@ class ExportJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    heartbeat_at: Mapped[datetime | None]
     storage_key: Mapped[str | None] = mapped_column(String(1024))
     size: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
@@ -51,6 +50,7 @@ class ExportJob(Base):
     failures: Mapped[list[JobFailure]] = relationship(
         primaryjoin="foreign(ExportJob.message_id) == JobFailure.message_id",
         viewonly=True,
+        uselist=True,
         lazy="selectin",
         order_by=JobFailure.failed_at,
     )

@@ -42,7 +42,7 @@ from openevent.api.plugin import (
 )
 from openevent.models import EventState
 from openevent.storage import ObjectNotFound
-from openevent_exports.exporting import effective_state
+from openevent_exports.exporting import effective_state, read_progress
 from openevent_exports.feeds import FEEDS, build_feeds, feed_key
 from openevent_exports.formats import FORMATS
 from openevent_exports.jobs import build_export
@@ -63,6 +63,13 @@ def _state(job: ExportJob) -> str:
 
 def _error(job: ExportJob) -> str | None:
     return effective_state(job, _registry(job))[1]
+
+
+def _progress(job: ExportJob) -> int:
+    if job.state in (ExportState.DONE, ExportState.FAILED):
+        return job.progress
+    report = read_progress(_registry(job)["openevent.storage"], job)
+    return report["progress"] if report else 0
 
 
 def _download_url(job: ExportJob) -> str | None:
@@ -91,7 +98,7 @@ export_resource = register(
             "format": String(read_only=True, max_length=32),
             "options": Computed(lambda job: job.options, json_type="object"),
             "state": Computed(_state, description="queued, running, done or failed"),
-            "progress": Integer(read_only=True, minimum=0),
+            "progress": Computed(_progress, json_type="integer", description="0 to 100"),
             "created-at": DateTime(read_only=True),
             "started-at": DateTime(read_only=True, nullable=True),
             "finished-at": DateTime(read_only=True, nullable=True),

@@ -33,7 +33,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("storage_key", sa.String(length=1024), nullable=True),
         sa.Column("size", sa.Integer(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
