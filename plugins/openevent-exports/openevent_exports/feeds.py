@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import case, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from openevent.changes import ChangesCommitted, in_transaction
@@ -101,11 +101,10 @@ def rebuild(ctx, job) -> None:
     """The rebuild job's work (``job`` is the job itself, to go round again)."""
     registry, event_id, dbsession = ctx.registry, ctx.event_id, ctx.dbsession
     storage = registry["openevent.storage"]
-    # The row first, locked on PostgreSQL: a job delivered twice waits for the first.
-    state = dbsession.get(FeedState, event_id, with_for_update=True)
+    state = dbsession.get(FeedState, event_id)
     if state is None:
         return  # the event is gone
-    generation = state.requested
+    generation, previous = state.requested, dict(state.files or {})
     if state.built >= generation:
         return  # built already, by this message's first delivery
     try:
@@ -122,14 +121,34 @@ def rebuild(ctx, job) -> None:
                 "size": len(content),
                 "generation": generation,
             }
-    previous = state.files or {}
     now = utcnow()
-    if {n: f["etag"] for n, f in previous.items()} != {n: f["etag"] for n, f in files.items()}:
-        state.changed_at = now
-    state.built, state.built_at, state.files = generation, now, files
-    if state.requested == generation:
-        state.queued, state.pending_since = False, None
-    else:
+    changed = {n: f["etag"] for n, f in previous.items()} != {
+        n: f["etag"] for n, f in files.items()
+    }
+    # One conditional UPDATE decides, against the row as committed now (on PostgreSQL it waits
+    # for a change's transaction that holds the row): done if nothing more was asked since the
+    # generation was read, else the rebuild stays queued and goes round again. A change that
+    # commits after this statement finds queued false and enqueues a rebuild of its own.
+    caught_up = FeedState.requested == generation
+    values = {
+        "built": generation,
+        "built_at": now,
+        "files": files,
+        "queued": case((caught_up, False), else_=True),
+        "pending_since": case((caught_up, None), else_=FeedState.pending_since),
+    }
+    if changed:
+        values["changed_at"] = now
+    updated = dbsession.execute(
+        update(FeedState)
+        .where(FeedState.event_id == event_id, FeedState.built < generation)
+        .values(**values)
+        .returning(FeedState.requested)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if updated is None:
+        return  # a job delivered twice built this generation (or a newer one) meanwhile
+    if updated != generation:
         ctx.enqueue(job, event_id=event_id)
     # Feeds two generations back or more: no reader can be about to open them.
     kept = {f["generation"] for f in previous.values()} | {generation}
