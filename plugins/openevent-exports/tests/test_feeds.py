@@ -169,3 +169,18 @@ def test_unpublishing_empties_the_feeds(testapp, event, program, headers, run_jo
     testapp.patch_json(f"/v1/events/{event.id}", body, headers=headers, status=200)
     run_jobs()
     testapp.get(f"/v1/events/{event.id}/schedule.ics", status=404)
+
+
+def test_the_feeds_are_the_formats_bytes(dbsession, event, program):
+    import io
+
+    from openevent_exports.feeds import build_feeds
+    from openevent_exports.formats import FORMATS, Writing
+    from openevent_exports.snapshot import load_program
+
+    public = load_program(dbsession, event.id, public=True)
+    built = build_feeds(public, "https://events.example.org")
+    for name, format_name in FEEDS.items():
+        stream = io.BytesIO()
+        FORMATS[format_name].write(public, stream, Writing(base_url="https://events.example.org"))
+        assert built[name] == stream.getvalue()

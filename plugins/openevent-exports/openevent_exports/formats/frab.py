@@ -42,7 +42,7 @@ def _day_of(moment: datetime, tz, day_change: int) -> date:
 
 
 def _day_bound(day: date, tz, day_change: int) -> datetime:
-    return tz.localize(datetime.combine(day, time(day_change)))
+    return datetime.combine(day, time(day_change), tzinfo=tz)
 
 
 def schedule(program: Program, writing) -> dict:
@@ -143,8 +143,12 @@ def schedule(program: Program, writing) -> dict:
     return {"schedule": {"version": version, "conference": conference}}
 
 
+def to_json(document: dict) -> bytes:
+    return orjson.dumps(document)
+
+
 def write_json(program: Program, stream: BinaryIO, writing) -> None:
-    stream.write(orjson.dumps(schedule(program, writing)))
+    stream.write(to_json(schedule(program, writing)))
     writing.progress(100)
 
 
@@ -154,7 +158,13 @@ def _text(parent, name: str, value) -> None:
 
 
 def write_xml(program: Program, stream: BinaryIO, writing) -> None:
-    document = schedule(program, writing)["schedule"]
+    stream.write(to_xml(schedule(program, writing), program.event["timezone"]))
+    writing.progress(100)
+
+
+def to_xml(document: dict, timezone: str) -> bytes:
+    """The schedule document (:func:`schedule`) as frab's XML."""
+    document = document["schedule"]
     conference = document["conference"]
     root = etree.Element("schedule")
     etree.SubElement(root, "generator", name="openevent-exports")
@@ -166,7 +176,7 @@ def write_xml(program: Program, stream: BinaryIO, writing) -> None:
     _text(head, "timeslot_duration", conference["timeslot_duration"])
     if "url" in conference:
         _text(head, "url", conference["url"])
-    _text(head, "time_zone_name", program.event["timezone"])
+    _text(head, "time_zone_name", timezone)
     for track in conference["tracks"]:
         etree.SubElement(head, "track", **track)
     room_guids = {room["name"]: room["guid"] for room in conference["rooms"]}
@@ -195,5 +205,4 @@ def write_xml(program: Program, stream: BinaryIO, writing) -> None:
                     tag.text = person["public_name"]
                 if not item["url"].startswith("urn:"):
                     _text(element, "url", item["url"])
-    stream.write(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
-    writing.progress(100)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
