@@ -240,16 +240,19 @@ def test_organizers_turn_a_plugin_off_and_on(testapp, team, token_for, dbsession
     notes = f"/v1/events/{event.id}/sample-notes"
     testapp.get(notes, headers=headers, status=200)
 
+    def sample(document):
+        return next(item for item in document["data"] if item["id"] == "sample")
+
     response = testapp.patch_json(url, _patch("sample", False), headers=headers, status=200)
-    assert response.json["data"][0]["attributes"]["enabled"] is False
+    assert sample(response.json)["attributes"]["enabled"] is False
     dbsession.expire_all()
     assert is_enabled_for_event(dbsession, "sample", event.id) is False
-    assert testapp.get(url, headers=headers).json["data"][0]["attributes"]["enabled"] is False
+    assert sample(testapp.get(url, headers=headers).json)["attributes"]["enabled"] is False
     # The plugin asks too, and stops acting for this event.
     testapp.get(notes, headers=headers, status=404)
 
     testapp.patch_json(url, _patch("sample", True), headers=headers, status=200)
-    assert testapp.get(url, headers=headers).json["data"][0]["attributes"]["enabled"] is True
+    assert sample(testapp.get(url, headers=headers).json)["attributes"]["enabled"] is True
     testapp.get(notes, headers=headers, status=200)
 
 

@@ -273,18 +273,25 @@ def _closing(chunks, stream):
         stream.close()
 
 
-describe(
-    serve_feed,
-    "custom",
-    summary="The event's schedule feed (ETag, Last-Modified; 304 on a match)",
-    content_type="text/plain",
-    response_schema={"type": "string"},
-    parameters=(
-        {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
-        {"name": "If-Modified-Since", "in": "header", "schema": {"type": "string"}},
-    ),
-    responses={"304": "Not modified"},
-)
+def _feed_view(name: str):
+    """The view of one feed, described in the OpenAPI document with its own media type."""
+
+    def view(context, request):
+        return serve_feed(context, request)
+
+    view.__name__ = view.__qualname__ = f"feed_{name.replace('.', '_')}"
+    return describe(
+        view,
+        "custom",
+        summary=f"The event's {name} (ETag, Last-Modified; 304 on a match)",
+        content_type=FORMATS[FEEDS[name]].media_type.split(";")[0],
+        response_schema={"type": "string"},
+        parameters=(
+            {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+            {"name": "If-Modified-Since", "in": "header", "schema": {"type": "string"}},
+        ),
+        responses={"304": "Not modified"},
+    )
 
 
 def includeme(config):
@@ -311,5 +318,5 @@ def includeme(config):
         route = f"exports.feed.{name}"
         config.add_route(route, f"/events/{{id}}/{name}", factory=EventContext)
         config.add_view(
-            serve_feed, route_name=route, request_method="GET", permission=Permission.VIEW
+            _feed_view(name), route_name=route, request_method="GET", permission=Permission.VIEW
         )

@@ -51,7 +51,6 @@ def test_a_committed_change_is_in_the_feeds_after_the_rebuild(
     ]
     assert "Keynote, moved" in summaries
     # Served from storage now, as the rebuild wrote it.
-    generation = testapp.app.registry  # noqa: F841 (the app's registry is the test's)
     assert any(s.key.endswith("/schedule.ics") for s in memory_storage.list("feeds/"))
 
 
