@@ -273,6 +273,16 @@ def _closing(chunks, stream):
         stream.close()
 
 
+# frab's JSON is a document; the other feeds are text (iCalendar, XML).
+_FEED_SCHEMAS = {
+    "schedule.json": {
+        "type": "object",
+        "required": ["schedule"],
+        "description": "frab's schedule (https://c3voc.de/schedule/schema.json)",
+    }
+}
+
+
 def _feed_view(name: str):
     """The view of one feed, described in the OpenAPI document with its own media type."""
 
@@ -285,7 +295,7 @@ def _feed_view(name: str):
         "custom",
         summary=f"The event's {name} (ETag, Last-Modified; 304 on a match)",
         content_type=FORMATS[FEEDS[name]].media_type.split(";")[0],
-        response_schema={"type": "string"},
+        response_schema=_FEED_SCHEMAS.get(name, {"type": "string"}),
         parameters=(
             {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
             {"name": "If-Modified-Since", "in": "header", "schema": {"type": "string"}},
