@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 from pyramid.httpexceptions import HTTPNotModified
 from pyramid.response import Response
@@ -43,8 +44,8 @@ from openevent.api.plugin import (
 from openevent.models import EventState
 from openevent.storage import ObjectNotFound
 from openevent_exports.exporting import effective_state, read_progress
-from openevent_exports.feeds import FEEDS, build_feeds, feed_key
-from openevent_exports.formats import FORMATS
+from openevent_exports.feeds import FEEDS, feed_key
+from openevent_exports.formats import FORMATS, Writing
 from openevent_exports.jobs import build_export
 from openevent_exports.models import ExportJob, ExportState, FeedState
 from openevent_exports.settings import export_settings
@@ -215,7 +216,7 @@ describe(
 describe(list_exports, "list", TYPE, summary="The event's exports, newest first")
 
 
-def _feed_response(request, content_iter, media_type, etag, last_modified, length):
+def _feed_response(content_iter, media_type, etag, last_modified, length):
     response = Response(content_type=media_type.split(";")[0], charset="utf-8")
     response.app_iter = content_iter
     response.content_length = length
@@ -252,18 +253,21 @@ def serve_feed(context, request):
         if stream is not None:
             chunks = iter(lambda: stream.read(256 * 1024), b"")
             return _feed_response(
-                request, _closing(chunks, stream), media_type, etag, changed_at, stored["size"]
+                _closing(chunks, stream), media_type, etag, changed_at, stored["size"]
             )
     # Not built yet (the plugin was just installed, no change since): written for this request.
     try:
         program = load_program(request.dbsession, event.id, public=True)
     except EventNotFound:
         raise NotFound("the event's schedule is not published") from None
-    content = build_feeds(program, export_settings(request.registry).public_url)[name]
+    stream = io.BytesIO()
+    writing = Writing(base_url=export_settings(request.registry).public_url)
+    FORMATS[FEEDS[name]].write(program, stream, writing)
+    content = stream.getvalue()
     etag = hashlib.md5(content, usedforsecurity=False).hexdigest()
     if etag in request.if_none_match:
         return HTTPNotModified(etag=etag, cache_control="no-cache")
-    return _feed_response(request, [content], media_type, etag, program.last_modified, len(content))
+    return _feed_response([content], media_type, etag, program.last_modified, len(content))
 
 
 def _closing(chunks, stream):
