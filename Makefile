@@ -17,7 +17,7 @@ run: $(VENV)/.installed
 	$(BIN)/pserve development.ini
 
 # The core's tests (with the sample plugins they install), then each first-party plugin's in a
-# session of its own: a plugin's tests see the plugins installed beside it, not the samples.
+# session of its own, which loads that plugin only (openevent_plugins in its pyproject.toml).
 test: $(VENV)/.installed
 	$(BIN)/pytest
 	$(BIN)/pytest plugins/openevent-versions/tests
