@@ -184,3 +184,28 @@ def test_only_the_last_exports_are_kept(
     keys = [stored.key for stored in memory_storage.list("exports/")]
     assert len(keys) == 2 and all(f"/{ids[2]}/" in k or f"/{ids[3]}/" in k for k in keys)
     testapp.get(f"/v1/export-jobs/{ids[0]}", headers=headers, status=404)
+
+
+def test_every_route_answers_404_for_an_event_the_plugin_is_off_for(
+    testapp, event, program, headers, run_jobs
+):
+    job_id = _start(testapp, event, headers, "ical").json["data"]["id"]
+    run_jobs()
+    off = {"type": "event-plugin", "id": "exports", "attributes": {"enabled": False}}
+    testapp.patch_json(f"/v1/events/{event.id}/plugins", {"data": [off]}, headers=headers)
+    for url in (
+        f"/v1/events/{event.id}/exports",
+        f"/v1/events/{event.id}/export-jobs",
+        f"/v1/export-jobs/{job_id}",
+        f"/v1/events/{event.id}/schedule.ics",
+        f"/v1/events/{event.id}/schedule.json",
+    ):
+        testapp.get(url, headers=headers, status=404)
+    _start(testapp, event, headers, "ical", status=404)
+
+
+def test_the_standard_collection_lists_the_same_exports(testapp, event, headers, token_for):
+    job_id = _start(testapp, event, headers, "csv").json["data"]["id"]
+    listed = testapp.get(f"/v1/events/{event.id}/export-jobs", headers=headers).json["data"]
+    assert [item["id"] for item in listed] == [job_id]
+    testapp.get(f"/v1/events/{event.id}/export-jobs", status=404)
