@@ -19,10 +19,11 @@ change. docs/plugins.md shows them at work in a whole plugin.
 - Routes of its own: :class:`EventContext` and :class:`TeamEventContext` (route factories of
   ``/events/{id}/...``), :func:`row_context`, :func:`require` and :func:`is_team`;
   :func:`parse_list_params`, :func:`render_list`, :func:`parse_document_params` and
-  :func:`render_one` for documents like the core's; :func:`describe` for the OpenAPI
-  document; the errors (:class:`APIError` and its kinds) for JSON:API error documents. A
-  route that takes bodies over 1 MiB (an upload) declares its own limit with the config
-  directive ``config.add_route_body_limit(route_name, max_bytes)``.
+  :func:`render_one` for documents like the core's; :func:`read_resource_object` for a
+  request's resource object (media type, size, JSON, ``data``, its type and id checked);
+  :func:`describe` for the OpenAPI document; the errors (:class:`APIError` and its kinds)
+  for JSON:API error documents. A route that takes bodies over 1 MiB (an upload) declares
+  its own limit with the config directive ``config.add_route_body_limit(route_name, max_bytes)``.
 - :class:`Permission`: the core's permissions. A plugin defines its own with the config
   directive ``config.add_event_permission(name, roles=(...))``.
 
@@ -38,6 +39,7 @@ from openevent.api.contexts import (
     row_context,
 )
 from openevent.api.crud import Hooks, add_event_scoped_resource
+from openevent.api.documents import read_resource_object
 from openevent.api.errors import (
     JSONAPI,
     APIError,
@@ -124,6 +126,7 @@ __all__ = [
     "is_team",
     "parse_document_params",
     "parse_list_params",
+    "read_resource_object",
     "register",
     "render_list",
     "render_one",
