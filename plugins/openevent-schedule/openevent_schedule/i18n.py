@@ -10,8 +10,8 @@ formatted by Babel for that language, in the event's timezone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
-from functools import cache
+from datetime import date, datetime, time, tzinfo
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -53,6 +53,12 @@ def _localizer(language: str) -> Localizer:
     return make_localizer(language, [str(LOCALE_DIR)])
 
 
+@lru_cache(maxsize=4096)
+def _short_time(clock: time, language: str) -> str:
+    # A schedule shows the same few times again and again: Babel formats each once.
+    return format_time(clock, "short", locale=language)
+
+
 @cache
 def language_names() -> dict[str, str]:
     """Each language's name in itself ("Deutsch", "français"), as the switch shows it."""
@@ -83,7 +89,7 @@ class Language:
 
     def time(self, moment: datetime) -> str:
         """``2:25 PM`` in English, ``14:25`` in German."""
-        return format_time(self.local(moment), "short", locale=self.code)
+        return _short_time(self.local(moment).time(), self.code)
 
     def date(self, day: date) -> str:
         """``Friday, March 17, 2017``."""
