@@ -111,4 +111,3 @@ def _not_modified(tag: str) -> HTTPNotModified:
     response = HTTPNotModified(etag=tag)
     _cache_headers(response)
     return response
-

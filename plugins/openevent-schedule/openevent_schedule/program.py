@@ -49,9 +49,7 @@ class Program:
 
 def _public_sessions(event_id: int):
     rule = registered("session").public_clause()
-    return select(Session).where(
-        Session.event_id == event_id, Session.deleted_at.is_(None), rule
-    )
+    return select(Session).where(Session.event_id == event_id, Session.deleted_at.is_(None), rule)
 
 
 def _order(session: Session, room_rank: dict[int | None, int]):

@@ -17,8 +17,7 @@ from pyramid.static import QueryStringConstantCacheBuster
 from openevent.plugins import site_routes
 from openevent_schedule import program, timetable
 from openevent_schedule.calendar import ics_of_session
-from openevent_schedule.conditional import FILES_DIGEST, conditional, event_running
-from openevent_schedule.conditional import plugin_acts_for
+from openevent_schedule.conditional import FILES_DIGEST, conditional, event_running, plugin_acts_for
 from openevent_schedule.contexts import SiteEvent
 from openevent_schedule.i18n import Language, choose_language, language_names
 
@@ -177,9 +176,19 @@ def add_slash(context, request):
 _PAGES = (
     ("schedule.event", "/events/{identifier}/", event_page, "event.jinja2"),
     ("schedule.schedule", "/events/{identifier}/schedule", schedule_page, "schedule.jinja2"),
-    ("schedule.session", "/events/{identifier}/sessions/{id:\\d{1,18}}", session_page, "session.jinja2"),
+    (
+        "schedule.session",
+        "/events/{identifier}/sessions/{id:\\d{1,18}}",
+        session_page,
+        "session.jinja2",
+    ),
     ("schedule.speakers", "/events/{identifier}/speakers", speakers_page, "speakers.jinja2"),
-    ("schedule.speaker", "/events/{identifier}/speakers/{id:\\d{1,18}}", speaker_page, "speaker.jinja2"),
+    (
+        "schedule.speaker",
+        "/events/{identifier}/speakers/{id:\\d{1,18}}",
+        speaker_page,
+        "speaker.jinja2",
+    ),
 )
 
 

@@ -78,7 +78,9 @@ def load_fossasia(dbsession, identifier: str = "fossasia17") -> Event:
         item["id"]: Track(event=event, name=item["name"], color=item.get("color"))
         for item in _read("tracks")
     }
-    speakers = {item["id"]: Speaker(event=event, **_speaker_fields(item)) for item in _read("speakers")}
+    speakers = {
+        item["id"]: Speaker(event=event, **_speaker_fields(item)) for item in _read("speakers")
+    }
     for item in _read("sessions"):
         dbsession.add(
             Session(
@@ -94,7 +96,9 @@ def load_fossasia(dbsession, identifier: str = "fossasia17") -> Event:
                 ends_at=_time(item.get("ends-at")),
                 track=tracks.get((item.get("track") or {}).get("id")),
                 microlocation=rooms.get((item.get("microlocation") or {}).get("id")),
-                speakers=[speakers[s["id"]] for s in item.get("speakers", []) if s["id"] in speakers],
+                speakers=[
+                    speakers[s["id"]] for s in item.get("speakers", []) if s["id"] in speakers
+                ],
             )
         )
     dbsession.add_all([*rooms.values(), *tracks.values(), *speakers.values()])

@@ -51,9 +51,7 @@ def test_a_reload_of_an_unchanged_schedule_is_a_304_without_reading_the_program(
     assert not any("FROM sessions" in s or "FROM speakers" in s for s in statements)
 
 
-def test_a_change_gives_a_new_tag_once_the_counters_moved(
-    testapp, event, talk, headers, run_jobs
-):
+def test_a_change_gives_a_new_tag_once_the_counters_moved(testapp, event, talk, headers, run_jobs):
     before = testapp.get(_schedule(event)).etag
     _retitle(testapp, headers, talk, "Opening keynote")
     run_jobs()  # the versions plugin raises the sessions counter

@@ -105,7 +105,9 @@ def test_grid_has_rooms_in_the_organizers_order_and_sessions_in_their_rows(
     _accepted(dbsession, event, "Opening", START, 60, microlocation=stage)
     _accepted(dbsession, event, "Workshop", START + timedelta(minutes=30), 45, microlocation=hall)
     html = testapp.get(_url(event, "schedule")).text
-    headers = re.findall(r'class="grid-room" style="grid-column:(\d+)" aria-hidden="true">(\w+)', html)
+    headers = re.findall(
+        r'class="grid-room" style="grid-column:(\d+)" aria-hidden="true">(\w+)', html
+    )
     assert headers == [("2", "Hall"), ("3", "Stage")]
     # Five minutes a row, after the header row: 9:00-10:00 is rows 2 to 14, 9:30-10:15 is 8 to 17.
     assert re.search(r'grid-column:3;grid-row:2/14"[^>]*>\s*<h3[^>]*><a [^>]*>Opening<', html)
@@ -132,9 +134,8 @@ def test_days_tracks_and_the_list_view_filter_the_schedule(testapp, dbsession, e
     # 16:30 UTC on the 17th is already the 18th in Singapore: a session of the second day.
     _accepted(dbsession, event, "Day two talk", datetime(2030, 3, 17, 16, 30, tzinfo=UTC))
     everything = testapp.get(_url(event, "schedule")).text
-    assert '<a href="/events/%s/schedule?day=2030-03-18&amp;view=grid">' % event.identifier in (
-        everything
-    )
+    day_two_link = f'<a href="/events/{event.identifier}/schedule?day=2030-03-18&amp;view=grid">'
+    assert day_two_link in everything
     day_two = testapp.get(_url(event, "schedule"), {"day": "2030-03-18"}).text
     assert "Day two talk" in day_two
     assert "Day one" not in day_two
@@ -143,7 +144,10 @@ def test_days_tracks_and_the_list_view_filter_the_schedule(testapp, dbsession, e
     assert "Day one other" not in science
     listed = testapp.get(_url(event, "schedule"), {"view": "list"}).text
     assert 'class="grid"' not in listed
-    assert '<h3 class="slot"><time datetime="2030-03-18T00:30+08:00">12:30\u202fAM</time></h3>' in listed
+    assert (
+        '<h3 class="slot"><time datetime="2030-03-18T00:30+08:00">12:30\u202fAM</time></h3>'
+        in listed
+    )
 
 
 @pytest.mark.parametrize(
@@ -251,9 +255,7 @@ def test_an_unscheduled_session_has_a_page_but_no_calendar_file(testapp, dbsessi
 # Speakers
 
 
-def test_speakers_are_those_of_public_sessions_sorted_as_readers_expect(
-    testapp, dbsession, event
-):
+def test_speakers_are_those_of_public_sessions_sorted_as_readers_expect(testapp, dbsession, event):
     names = ["zoë", "Émile", "adam", "Zachary", "eve"]
     speakers = [make_speaker(dbsession, event, name=name) for name in names]
     _accepted(dbsession, event, "Talk", START, speakers=speakers)
@@ -325,7 +327,10 @@ def test_feed_links_only_where_the_exports_plugin_is_on(testapp, registry, event
     html = testapp.get(_url(event)).text
     for name in ("schedule.ics", "schedule.xcal", "schedule.xml", "schedule.json"):
         assert f'href="/v1/events/{event.id}/{name}"' in html
-    assert f'<link rel="alternate" type="text/calendar" href="/v1/events/{event.id}/schedule.ics"' in html
+    assert (
+        f'<link rel="alternate" type="text/calendar" href="/v1/events/{event.id}/schedule.ics"'
+        in html
+    )
 
 
 def test_assets_are_served_by_the_app_with_long_cache_headers(testapp, event):
