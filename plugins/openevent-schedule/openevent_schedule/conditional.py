@@ -17,12 +17,11 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from functools import wraps
-from importlib import import_module
 from pathlib import Path
 
 from pyramid.httpexceptions import HTTPNotModified
 
-from openevent.plugins import PLUGINS_KEY, PluginState, is_enabled_for_event
+from openevent_schedule import neighbours
 from openevent_schedule.i18n import choose_language
 
 _PACKAGE = Path(__file__).parent
@@ -42,22 +41,6 @@ def _files_digest() -> str:
 FILES_DIGEST = _files_digest()
 
 
-def plugin_acts_for(request, plugin: str, event) -> bool:
-    """Whether ``plugin`` is loaded in this app and on for ``event``."""
-    info = request.registry.get(PLUGINS_KEY, {}).get(plugin)
-    if info is None or info.state is not PluginState.ACTIVE:
-        return False
-    return is_enabled_for_event(request.dbsession, plugin, event.id)
-
-
-def _counters(request, event) -> dict[str, int] | None:
-    """The versions plugin's counters of ``event``, through its public function; None where it
-    does not keep them."""
-    if not plugin_acts_for(request, "versions", event):
-        return None
-    return import_module("openevent_versions").event_counters(request.dbsession, event.id)
-
-
 def _tag(*parts) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
@@ -72,7 +55,7 @@ def conditional(view):
     @wraps(view)
     def tagged(context, request):
         event = context.event
-        counters = _counters(request, event)
+        counters = neighbours.counters(request, event)
         tag = None
         if counters is not None:
             now = datetime.now(UTC)
@@ -82,7 +65,7 @@ def conditional(view):
                 request.path_qs,
                 choose_language(request),
                 sorted(counters.items()),
-                plugin_acts_for(request, "exports", event),
+                neighbours.acts_for(request, "exports", event),
                 minute,
             )
             if tag in request.if_none_match:

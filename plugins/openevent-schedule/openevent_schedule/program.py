@@ -8,7 +8,7 @@ map, never one query each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -40,7 +40,6 @@ class Program:
     rooms: list[Microlocation]
     tracks: list[Track]
     sessions: list[Session]
-    speakers: list[Speaker] = field(default_factory=list)
 
     @property
     def scheduled(self) -> list[Session]:

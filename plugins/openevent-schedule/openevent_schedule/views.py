@@ -15,31 +15,15 @@ from pyramid.response import Response
 from pyramid.static import QueryStringConstantCacheBuster
 
 from openevent.plugins import site_routes
-from openevent_schedule import program, timetable
+from openevent_schedule import neighbours, program, timetable
 from openevent_schedule.calendar import ics_of_session
-from openevent_schedule.conditional import FILES_DIGEST, conditional, event_running, plugin_acts_for
+from openevent_schedule.conditional import FILES_DIGEST, conditional, event_running
 from openevent_schedule.contexts import SiteEvent
 from openevent_schedule.i18n import Language, choose_language, language_names
 
 TEMPLATES = "openevent_schedule:templates/"
 ASSETS = "openevent_schedule:static/"
 ASSET_MAX_AGE = 365 * 24 * 3600  # asset URLs change with their content (the cache buster)
-# The exports plugin's feeds of an event, offered where that plugin is on for it.
-FEEDS = (
-    ("schedule.ics", "text/calendar", "iCalendar"),
-    ("schedule.xcal", "application/calendar+xml", "xCal"),
-    ("schedule.xml", "application/xml", "Pentabarf/frab XML"),
-    ("schedule.json", "application/json", "JSON"),
-)
-
-
-def _feeds(request, event) -> list[dict]:
-    if not plugin_acts_for(request, "exports", event):
-        return []
-    return [
-        {"href": f"/v1/events/{event.id}/{name}", "type": media_type, "title": title}
-        for name, media_type, title in FEEDS
-    ]
 
 
 def page(request, event, current: str, **values) -> dict:
@@ -69,14 +53,14 @@ def page(request, event, current: str, **values) -> dict:
         "switch": switch,
         "asset": lambda name: request.static_path(ASSETS + name),
         "current": current,
-        "feeds": _feeds(request, event),
+        "feeds": neighbours.feeds(request, event),
         "public_speakers": program.public_speakers,
         "biography": program.biography,
         **values,
     }
 
 
-def _running(request, event, sessions) -> dict:
+def _running(event, sessions) -> dict:
     now = datetime.now(UTC)
     if not event_running(event, now):
         return {"running": None}
@@ -87,7 +71,7 @@ def _running(request, event, sessions) -> dict:
 def event_page(context, request):
     event = context.event
     loaded = program.load_program(request.dbsession, event)
-    return page(request, event, "event", **_running(request, event, loaded.scheduled))
+    return page(request, event, "event", **_running(event, loaded.scheduled))
 
 
 def _one_of(request, name: str, allowed: dict):
@@ -125,7 +109,7 @@ def schedule_page(context, request):
         day=day,
         event_days=days_of_event,
         days=timetable.build_days(shown, loaded.rooms, tz),
-        **_running(request, event, shown),
+        **_running(event, shown),
     )
 
 

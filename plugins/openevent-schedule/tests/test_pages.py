@@ -364,3 +364,30 @@ def test_the_schedule_costs_the_same_statements_for_any_number_of_sessions(
         return len(statements)
 
     assert statements_for(2) == statements_for(20)
+
+
+@pytest.mark.parametrize("path", ["/events/%ff/", "/{id}/schedule?day=%ff", "/{id}/?lang=%00"])
+def test_urls_that_are_not_text_are_refused_before_any_page(testapp, event, path):
+    # openevent refuses them itself (a JSON:API error), for every path.
+    testapp.get(path.replace("/{id}", f"/events/{event.identifier}"), status=400)
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/events/{id}/schedule?track=99999999999999999999999", 400),
+        ("/events/{id}/schedule?view=%E2%80%AE", 400),
+        ("/events/" + "x" * 5000 + "/", 404),
+        ("/events/{id}/speakers/1%2F2", 404),
+        ("/events/{id}/nothing-here", 404),
+    ],
+)
+def test_hostile_addresses_are_4xx_pages(testapp, event, path, status):
+    response = testapp.get(path.replace("{id}", event.identifier), status=status)
+    assert response.content_type == "text/html"
+
+
+def test_writes_to_pages_are_refused(testapp, event):
+    for method in (testapp.post, testapp.put, testapp.delete):
+        response = method(_url(event, "schedule"), status="*")
+        assert response.status_int in (404, 405)
