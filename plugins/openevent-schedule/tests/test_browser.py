@@ -79,7 +79,7 @@ def page(browser, server):
 
 def _screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=name != "schedule-grid")
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=not name.startswith("schedule"))
 
 
 def _axe_violations(page) -> list[str]:
