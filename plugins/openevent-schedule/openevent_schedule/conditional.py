@@ -3,7 +3,7 @@
 Where the versions plugin keeps the event's counters (installed, active, on for the event),
 the tag is computed before rendering, from everything a page is made of: the counters (the
 event, its sessions, speakers, tracks and rooms), the page's URL and language, the site's own
-files (templates, catalogs, assets), which feeds are offered, and during the event the
+files (code, templates, catalogs, assets), which feeds are offered, and during the event the
 minute ("now and next" moves with the clock). A matching ``If-None-Match`` is answered
 without reading the program or rendering anything. Elsewhere the tag is a hash of the
 rendered page: the browser still gets its 304, the server still renders.
@@ -28,10 +28,11 @@ _PACKAGE = Path(__file__).parent
 
 
 def _files_digest() -> str:
-    """A digest of the templates, compiled catalogs and assets: a deploy that changes any of
-    them changes every tag (and every asset URL)."""
+    """A digest of the plugin's code, templates, compiled catalogs and assets: a deploy that
+    changes any of them changes every tag (and every asset URL)."""
     digest = hashlib.sha256()
-    for folder, pattern in (("templates", "*.jinja2"), ("locale", "*/*/*.mo"), ("static", "*")):
+    folders = ((".", "*.py"), ("templates", "*.jinja2"), ("locale", "*/*/*.mo"), ("static", "*"))
+    for folder, pattern in folders:
         for path in sorted((_PACKAGE / folder).glob(pattern)):
             digest.update(path.relative_to(_PACKAGE).as_posix().encode())
             digest.update(path.read_bytes())
