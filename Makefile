@@ -7,9 +7,15 @@ BIN := $(VENV)/bin
 # Editable installs of the core and of every first-party plugin, with their test extras, and
 # the sample plugin distribution the plugin system's tests find through its entry points.
 PACKAGES := -e '.[testing]' -e 'plugins/openevent-versions[testing]' \
-	-e 'plugins/openevent-images[testing]' -e 'plugins/openevent-exports[testing]'
+	-e 'plugins/openevent-images[testing]' -e 'plugins/openevent-exports[testing]' \
+	-e 'plugins/openevent-schedule[testing]'
+# The schedule plugin's browser tests drive Debian's chromium, never a browser Playwright would
+# download, and load axe-core from npm into the pages they check.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+AXE := plugins/openevent-schedule/node_modules/axe-core/axe.min.js
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean browser
 
 run: $(VENV)/.installed
 	mkdir -p var
@@ -17,12 +23,22 @@ run: $(VENV)/.installed
 	$(BIN)/pserve development.ini
 
 # The core's tests (with the sample plugins they install), then each first-party plugin's in a
-# session of its own, which loads that plugin only (openevent_plugins in its pyproject.toml).
-test: $(VENV)/.installed
+# session of its own: a plugin's tests see the plugins installed beside it, not the samples.
+test: $(VENV)/.installed browser
 	$(BIN)/pytest
 	$(BIN)/pytest plugins/openevent-versions/tests
 	$(BIN)/pytest plugins/openevent-images/tests
 	$(BIN)/pytest plugins/openevent-exports/tests
+	$(BIN)/pytest plugins/openevent-schedule/tests
+
+# What the browser tests need, installed where missing (quick when present).
+browser: $(AXE)
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+$(AXE): plugins/openevent-schedule/package.json plugins/openevent-schedule/package-lock.json
+	cd plugins/openevent-schedule && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -34,11 +50,11 @@ format: $(VENV)/.installed
 
 $(VENV)/.installed: setup.cfg setup.py pyproject.toml Makefile tests/plugin_dist/pyproject.toml \
 		plugins/openevent-versions/pyproject.toml plugins/openevent-images/pyproject.toml \
-		plugins/openevent-exports/pyproject.toml
+		plugins/openevent-exports/pyproject.toml plugins/openevent-schedule/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(PACKAGES)
 	touch $@
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info plugins/openevent-schedule/node_modules

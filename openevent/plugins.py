@@ -4,7 +4,7 @@ A plugin is a distribution with an entry point in the ``openevent.plugins`` grou
 point's name is the plugin's name; it names a module (or any object) with:
 
 - ``includeme(config)``: run with ``config.include()`` inside ``route_prefix_context("/v1")``,
-  so ``config.add_route("x", "/x")`` serves ``/v1/x``;
+  so ``config.add_route("x", "/x")`` serves ``/v1/x`` (and ``/x`` inside :func:`site_routes`);
 - ``requires_openevent``: a PEP 440 range of openevent versions it works with (``">=0.1,<0.2"``);
 - ``description`` (optional; the distribution's summary otherwise);
 - ``migrations`` (optional): its alembic versions folder, as ``"package:folder"`` or a folder
@@ -33,6 +33,7 @@ import importlib.resources
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -546,6 +547,23 @@ def includeme(config):
     for name in sorted(set(settings.get("openevent.plugins") or ()) - set(plugins)):
         log.warning("openevent.plugins lists %s, which is not installed", name)
     config.registry[PLUGINS_KEY] = plugins
+
+
+@contextmanager
+def site_routes(config) -> Iterator:
+    """Inside ``with site_routes(config):`` a plugin's routes are served at their own path, not
+    under ``/v1``: pages for people (a public site), not the API.
+
+    They are still the plugin's routes: they answer 404 for events it is turned off for. The
+    API's JSON:API error views cover ``/v1`` only, so a plugin serving such pages registers
+    error views of its own for its paths (``config.add_exception_view(..., path_info=...)``).
+    """
+    previous = config.route_prefix
+    config.route_prefix = None
+    try:
+        yield config
+    finally:
+        config.route_prefix = previous
 
 
 # Routes: a plugin's routes answer 404 for the events it is turned off for, whatever their views

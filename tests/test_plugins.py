@@ -314,3 +314,49 @@ def test_is_enabled_for_event_reads_once_per_event_and_sees_writes(
     dbsession.add(EventPlugin(event_id=event.id, plugin="sample", enabled=False))
     dbsession.flush()
     assert is_enabled_for_event(dbsession, "sample", event.id) is False
+
+
+# Pages outside /v1 (docs/plugins.md, "Pages for people, outside /v1")
+
+
+def _tested_example(marker: str, monkeypatch):
+    """The docs' example after ``marker``, as a module (Pyramid includes modules)."""
+    import sys
+    from pathlib import Path
+    from types import ModuleType
+
+    docs = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text()
+    code = docs.split(f"<!-- tested: {marker} -->\n```python\n", 1)[1].split("```", 1)[0]
+    module = ModuleType("openevent_docs_site_example")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)
+    return module
+
+
+def test_site_routes_live_outside_v1_and_registered_gives_the_public_rule(dbsession, monkeypatch):
+    from types import SimpleNamespace
+
+    from pyramid.config import Configurator
+
+    from openevent.models import SessionState
+    from openevent.testing import make_session
+
+    example = _tested_example("tests/test_plugins.py", monkeypatch)
+    config = Configurator(settings={})
+    # As openevent runs a plugin's includeme: under the /v1 prefix.
+    with config.route_prefix_context("/v1"):
+        config.include(example)
+        config.add_route("example.api", "/api-route")
+    config.commit()
+    patterns = {
+        item["introspectable"]["name"]: item["introspectable"]["pattern"]
+        for item in config.registry.introspector.get_category("routes")
+    }
+    assert patterns["example.count"] == "/site/sessions/count"
+    assert patterns["example.api"].lstrip("/") == "v1/api-route"
+
+    event = make_event(dbsession, owner=make_user(dbsession, password=None))
+    make_session(dbsession, event, state=SessionState.ACCEPTED)
+    make_session(dbsession, event, state=SessionState.PENDING)
+    response = example.public_session_count(SimpleNamespace(dbsession=dbsession))
+    assert response.text == "1 sessions"

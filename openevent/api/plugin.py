@@ -7,7 +7,8 @@ change. docs/plugins.md shows them at work in a whole plugin.
 
 - Declare a resource: :class:`Resource` (type, model, path, fields, relationships), with
   :class:`Relationship`, and make it known with :func:`register` (includes, fieldsets and the
-  OpenAPI document find it by its type).
+  OpenAPI document find it by its type); :func:`registered` finds one by its type (the
+  core's ``session`` and what the public may see of it, for a plugin that shows sessions).
 - Its attributes: :class:`Field` and its kinds (:class:`String`, :class:`Text`,
   :class:`Html`, :class:`Email`, :class:`Url`, :class:`Color`, :class:`Integer`,
   :class:`Number`, :class:`Duration`, :class:`Money`, :class:`Boolean`, :class:`Choice`,
@@ -81,7 +82,7 @@ from openevent.api.query import (
     render_list,
     render_one,
 )
-from openevent.api.resources import Relationship, Resource, register
+from openevent.api.resources import Relationship, Resource, register, registered
 from openevent.security import Permission
 
 __all__ = [
@@ -128,6 +129,7 @@ __all__ = [
     "parse_list_params",
     "read_resource_object",
     "register",
+    "registered",
     "render_list",
     "render_one",
     "require",

@@ -32,6 +32,12 @@ def register(resource: Resource) -> Resource:
     return resource
 
 
+def registered(type_: str) -> Resource:
+    """The resource registered as ``type_`` (``"session"``): its model, fields and what the
+    public may see (``public_clause()``, ``is_public(row)``). KeyError if there is none."""
+    return RESOURCES[type_]
+
+
 @dataclass
 class Relationship:
     """A link to another resource type; ``attr`` is the ORM relationship."""

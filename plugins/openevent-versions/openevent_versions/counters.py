@@ -1,4 +1,5 @@
-"""Raising counters atomically: one ``INSERT ... ON CONFLICT DO UPDATE`` per bump."""
+"""Raising counters atomically (one ``INSERT ... ON CONFLICT DO UPDATE`` per bump), and reading
+them: :func:`event_counters` is also what other plugins call (see the README)."""
 
 from collections.abc import Iterable
 
@@ -7,6 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from openevent.models import Event
+from openevent.plugins import PLUGINS_KEY, PluginState, is_enabled_for_event
 from openevent_versions.models import COLLECTIONS, EventVersions
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -34,3 +36,21 @@ def bump_counters(dbsession: Session, event_id: int, collections: Iterable[str])
         set_={name: getattr(EventVersions, name) + 1 for name in names},
     )
     dbsession.execute(statement)
+
+
+def event_counters(dbsession: Session, event_id: int) -> dict[str, int] | None:
+    """``{collection: counter}`` of ``event_id`` (all zeros before its first bump), or None
+    when the counters do not follow the event's changes: the plugin is not active in the app
+    ``dbsession`` belongs to, or is turned off for the event.
+
+    For other plugins (a page's ETag, a cache key): equal counters mean no committed change to
+    those collections, once the bump jobs of earlier changes have run.
+    """
+    registry = dbsession.info.get("registry")
+    info = None if registry is None else registry.get(PLUGINS_KEY, {}).get("versions")
+    if info is None or info.state is not PluginState.ACTIVE:
+        return None
+    if not is_enabled_for_event(dbsession, "versions", event_id):
+        return None
+    row = dbsession.get(EventVersions, event_id)
+    return {name: getattr(row, name) if row is not None else 0 for name in COLLECTIONS}

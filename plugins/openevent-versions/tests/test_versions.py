@@ -203,3 +203,18 @@ def test_the_route_is_described_in_openapi(testapp):
     paths = testapp.get("/v1/openapi.json").json["paths"]
     operation = paths["/v1/events/{id}/versions"]["get"]
     assert "ETag" in operation["summary"]
+
+
+def test_event_counters_for_other_plugins(testapp, dbsession, event, headers, run_jobs):
+    from openevent_versions import event_counters
+
+    assert event_counters(dbsession, event.id) == ZERO
+    session = make_session(dbsession, event)
+    _patch_session(testapp, headers, session.id, {"title": "Renamed"})
+    run_jobs()
+    dbsession.expire_all()
+    assert event_counters(dbsession, event.id) == {**ZERO, "sessions": 1}
+    other = make_event(dbsession, owner=event.roles[0].user, state=EventState.PUBLISHED)
+    _disable(testapp, headers, other.id)
+    # (is_enabled_for_event caches per transaction: asked first after the switch.)
+    assert event_counters(dbsession, other.id) is None
