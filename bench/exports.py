@@ -53,7 +53,8 @@ FLOOR_QUERIES = (
     "SELECT id, title, subtitle, short_abstract, long_abstract, language, level, state, "
     "starts_at, ends_at, track_id, microlocation_id, created_at, last_modified_at FROM sessions "
     "WHERE event_id = {event} AND deleted_at IS NULL ORDER BY id",
-    "SELECT id, name, email, photo_url, organisation, bio, website, twitter, github, linkedin, "
+    "SELECT id, name, email, photo_url, organisation, short_biography, long_biography, position, "
+    "country, city, is_featured, facebook, website, twitter, github, linkedin, "
     "created_at, last_modified_at FROM speakers WHERE event_id = {event} AND deleted_at IS NULL "
     "ORDER BY id",
     "SELECT ss.session_id, ss.speaker_id FROM session_speakers ss JOIN sessions s "
@@ -92,7 +93,7 @@ def _populate(registry) -> int:
                 event=event,
                 name=f"Speaker {n} Ümlaut",
                 email=f"speaker{n}@example.org",
-                bio=f"<p>Speaker {n} works on <b>things</b>.</p>",
+                short_biography=f"<p>Speaker {n} works on <b>things</b>.</p>",
                 website="https://example.org",
             )
             for n in range(SPEAKERS)

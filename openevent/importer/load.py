@@ -10,6 +10,8 @@ exist without it (a speaker's name), the record is. Times without an offset are 
 event's timezone.
 """
 
+import functools
+import re
 from collections import Counter
 from datetime import datetime
 
@@ -17,11 +19,11 @@ import pytz
 from sqlalchemy import func, insert, select
 from zope.sqlalchemy import mark_changed
 
-from openevent import changes
-from openevent.api.fields import Choice, DateTime, FieldContext, Html, Invalid, String
+from openevent import changes, open_event_format
+from openevent.api.fields import Choice, DateTime, Duration, FieldContext, Html, Invalid, String
 from openevent.api.resources import RESOURCES, Resource
 from openevent.db import utcnow
-from openevent.importer.normalize import Program, Record
+from openevent.importer.normalize import Program, Record, dasherize
 from openevent.importer.report import ImportFailed, Report
 from openevent.importer.timezones import UnknownTimezone, iana_timezone
 from openevent.models import Event, EventRole, Role, Session, Speaker, session_speakers
@@ -37,9 +39,63 @@ RESOURCE_TYPES = {
     "speakers": "speaker",
     "sessions": "session",
 }
+# Collection -> its file's name in openevent.open_event_format (the one description of the
+# format that exports write and this importer reads).
+FORMAT_FILES = {"session-types": "session_types"}
+
+
+@functools.cache
+def _api_names(type_: str) -> dict[str, str]:
+    """Model attribute -> the API's name for it, for the fields of resource ``type_``."""
+    resource = RESOURCES.get(type_)
+    if resource is None:
+        return {}
+    return {spec.attr: name for name, spec in resource.fields.items() if spec.attr}
+
+
+def translate(file: str, type_: str, values: dict) -> tuple[dict, dict[str, list]]:
+    """``values`` with Open Event's names turned into the API's where the format description
+    stores a key under another name (``event-url``, ``event-copyright/holder``, a sponsor's
+    ``type``), and the rows nested in it (the event's ``social-links``) by part name."""
+    parts = [p for p in open_event_format.FILES if p.file == file]
+    if not parts:
+        return values, {}
+    part = next(p for p in parts if not p.path)
+    names = _api_names(type_)
+    out: dict = {}
+    nested: dict[str, list] = {}
+    for key, value in values.items():
+        try:
+            described = part.key(key)
+        except KeyError:
+            out.setdefault(key, value)
+            continue
+        if described.container and isinstance(value, dict):
+            for inner, inner_value in value.items():
+                try:
+                    attribute = part.key(f"{key}/{dasherize(inner)}").attribute
+                except KeyError:
+                    out[f"{key}/{inner}"] = inner_value
+                    continue
+                out[names.get(attribute, f"{key}/{inner}")] = inner_value
+        elif described.rows:
+            nested[described.rows] = value if isinstance(value, list) else []
+        elif described.attribute in names:
+            # The API's name wins over an alias that says the same (event-url, external-...).
+            name = names[described.attribute]
+            if name not in out or key == name:
+                out[name] = value
+        else:
+            out.setdefault(key, value)
+    return out, nested
+
+
 # Keys that are openevent's own business on import: a new event gets a new identifier and starts
 # out as a draft for its new team to check, whatever the file says.
 EVENT_KEYS_NOT_TAKEN = {"identifier", "state"}
+
+
+_DOTTED = re.compile(r"[0-9]{1,2}\.[0-5][0-9]")
 
 
 def _naive(value) -> bool:
@@ -56,6 +112,7 @@ class Loader:
         self.dbsession = dbsession
         self.report = report
         self._links: dict[type, list[dict]] = {}  # model -> its inserted rows, ids included
+        self.nested: dict[str, list] = {}  # rows nested in the event's file, by part
         self.naive_times: Counter = Counter()  # file -> values read in the event's timezone
 
     def values(self, resource: Resource, obj: dict, record_values: dict, ctx, file, id_) -> bool:
@@ -70,6 +127,12 @@ class Loader:
                 if value not in (None, ""):
                     self._set(DateTime(attr="deleted_at"), obj, key, value, ctx, file, id_)
                 continue
+            if isinstance(spec, Duration) and isinstance(value, str) and _DOTTED.fullmatch(value):
+                # PyCon 2017 writes a session type's length "01.30": one clear reading.
+                self.report.repaired(
+                    file, id_, f"{key}: {value!r} read as {value.replace('.', ':')!r}"
+                )
+                value = value.replace(".", ":")
             if isinstance(spec, Choice) and isinstance(value, str):
                 value = value.strip().lower()
             elif isinstance(spec, String) and not isinstance(spec, Html) and isinstance(value, str):
@@ -93,7 +156,7 @@ class Loader:
         return True
 
     def event(self, program: Program, owner_id: int) -> Event:
-        values = dict(program.event)
+        values, self.nested = translate("event", "event", dict(program.event))
         file_id = values.pop("id", None)
         raw_timezone = values.get("timezone")
         try:
@@ -150,9 +213,11 @@ class Loader:
             model = resource.model
             columns = model.__table__.c
             kept, rows = [], []
+            file = FORMAT_FILES.get(collection, collection)
             for record in records:
                 row = {"event_id": event.id}
-                if not self.values(resource, row, record.values, ctx, collection, record.id):
+                record_values, _ = translate(file, type_, record.values)
+                if not self.values(resource, row, record_values, ctx, collection, record.id):
                     missing = [k for k, f in resource.fields.items() if f.required]
                     self.report.skipped(
                         collection, record.id, f"no valid {' or '.join(missing)}: not imported"
@@ -176,6 +241,7 @@ class Loader:
                 self.dbsession.execute(insert(model.__table__), rows)
             self.report.counts[collection] = len(rows)
             self._links[model] = rows
+        self._insert_social_links(event, ctx, now)
         self._insert_speakers_of_sessions(program, ids)
         for model, rows in self._links.items():
             changes.record_insert(self.dbsession, model, rows)
@@ -185,6 +251,36 @@ class Loader:
                 file, None, f"{count} times without a UTC offset read in {event.timezone}"
             )
         return ids
+
+    def _insert_social_links(self, event, ctx, now) -> None:
+        """The event's ``social-links``, rows of their own nested in its file."""
+        items = self.nested.get("event/social-links", [])
+        resource = RESOURCES.get("social-link")
+        if not items or resource is None:
+            return
+        file, rows = "event/social-links", []
+        for position, item in enumerate(items):
+            if not isinstance(item, dict):
+                self.report.skipped(file, None, f"entry {position} is not a JSON object")
+                continue
+            values = {dasherize(k): v for k, v in item.items() if k != "id"}
+            row = {"event_id": event.id}
+            if self.values(resource, row, values, ctx, file, item.get("id", position)):
+                rows.append(row)
+            else:
+                self.report.skipped(file, item.get("id", position), "no valid name or link")
+        if not rows:
+            return
+        model = resource.model
+        for row, new_id in zip(rows, self._new_ids(model, len(rows)), strict=True):
+            row["id"] = new_id
+            for column in ("created_at", "last_modified_at"):
+                if column in model.__table__.c:
+                    row[column] = now
+        _same_keys(rows, model.__table__.c)
+        self.dbsession.execute(insert(model.__table__), rows)
+        self.report.counts["social-links"] = len(rows)
+        self._links[model] = rows
 
     def _new_ids(self, model, count: int) -> list[int]:
         """``count`` ids for new rows of ``model``, taken before the insert.

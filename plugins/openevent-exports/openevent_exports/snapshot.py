@@ -27,7 +27,10 @@ from openevent.models import (
     Microlocation,
     Session,
     SessionState,
+    SessionType,
+    SocialLink,
     Speaker,
+    Sponsor,
     Track,
     session_speakers,
 )
@@ -50,14 +53,41 @@ COLUMNS: dict[str, tuple] = {
         Event.location_name,
         Event.logo_url,
         Event.original_image_url,
+        Event.latitude,
+        Event.longitude,
+        Event.email,
+        Event.organizer_name,
+        Event.organizer_description,
+        Event.code_of_conduct,
+        Event.external_event_url,
+        Event.ticket_url,
+        Event.privacy,
+        Event.schedule_published_on,
+        Event.copyright_holder,
+        Event.copyright_holder_url,
+        Event.copyright_licence,
+        Event.copyright_licence_url,
+        Event.copyright_year,
+        Event.copyright_logo_url,
         Event.created_at,
         Event.last_modified_at,
     ),
-    "tracks": (Track.id, Track.name, Track.color, Track.last_modified_at),
+    "tracks": (
+        Track.id,
+        Track.name,
+        Track.color,
+        Track.font_color,
+        Track.description,
+        Track.last_modified_at,
+    ),
     "microlocations": (
         Microlocation.id,
         Microlocation.name,
         Microlocation.position,
+        Microlocation.floor,
+        Microlocation.room,
+        Microlocation.latitude,
+        Microlocation.longitude,
         Microlocation.last_modified_at,
     ),
     "sessions": (
@@ -73,6 +103,11 @@ COLUMNS: dict[str, tuple] = {
         Session.ends_at,
         Session.track_id,
         Session.microlocation_id,
+        Session.session_type_id,
+        Session.slides_url,
+        Session.video_url,
+        Session.audio_url,
+        Session.signup_url,
         Session.created_at,
         Session.last_modified_at,
     ),
@@ -82,7 +117,13 @@ COLUMNS: dict[str, tuple] = {
         Speaker.email,
         Speaker.photo_url,
         Speaker.organisation,
-        Speaker.bio,
+        Speaker.short_biography,
+        Speaker.long_biography,
+        Speaker.position,
+        Speaker.country,
+        Speaker.city,
+        Speaker.is_featured,
+        Speaker.facebook,
         Speaker.website,
         Speaker.twitter,
         Speaker.github,
@@ -90,6 +131,17 @@ COLUMNS: dict[str, tuple] = {
         Speaker.created_at,
         Speaker.last_modified_at,
     ),
+    "session_types": (SessionType.id, SessionType.name, SessionType.length_minutes),
+    "sponsors": (
+        Sponsor.id,
+        Sponsor.name,
+        Sponsor.description,
+        Sponsor.url,
+        Sponsor.level,
+        Sponsor.sponsor_type,
+        Sponsor.logo_url,
+    ),
+    "social_links": (SocialLink.id, SocialLink.name, SocialLink.link),
 }
 
 
@@ -113,6 +165,10 @@ class Program:
     speakers: list[dict]
     links: list[tuple[int, int]]
     public: bool
+    # By id: session types, sponsors and the event's social links (loaded for team exports).
+    session_types: list[dict] = field(default_factory=list)
+    sponsors: list[dict] = field(default_factory=list)
+    social_links: list[dict] = field(default_factory=list)
     _by_session: dict[int, list[int]] = field(default_factory=dict, repr=False)
     _by_speaker: dict[int, list[int]] = field(default_factory=dict, repr=False)
 
@@ -142,7 +198,8 @@ def load_program(dbsession: DBSession, event_id: int, *, public: bool) -> Progra
     """The program of ``event_id``: what the public may see, or the team's whole program.
 
     Raises :class:`EventNotFound` if the event is gone (or, for ``public``, not published or
-    trashed). Six statements whatever the size of the program.
+    trashed). Six statements whatever the size of the program, three more (session types,
+    sponsors, social links) for a team export.
     """
     event_query = select(*COLUMNS["event"]).where(Event.id == event_id)
     if public:
@@ -198,4 +255,13 @@ def load_program(dbsession: DBSession, event_id: int, *, public: bool) -> Progra
         # Only the people of the public program: a speaker of rejected talks stays private.
         speaking = {speaker_id for _, speaker_id in links}
         speakers = [row for row in speakers if row["id"] in speaking]
-    return Program(events[0], tracks, rooms, sessions, speakers, links, public)
+    program = Program(events[0], tracks, rooms, sessions, speakers, links, public)
+    if not public:
+        for name, model in (
+            ("session_types", SessionType),
+            ("sponsors", Sponsor),
+            ("social_links", SocialLink),
+        ):
+            query = select(*COLUMNS[name]).where(model.event_id == event_id).order_by(model.id)
+            setattr(program, name, _rows(dbsession, query))
+    return program

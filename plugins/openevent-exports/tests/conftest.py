@@ -55,7 +55,11 @@ def program(dbsession, event):
     dbsession.add_all([hall, stage, track])
     dbsession.flush()
     ada = make_speaker(
-        dbsession, event, name="Ada Lovelace", email="ada@example.org", bio="<p>Math</p>"
+        dbsession,
+        event,
+        name="Ada Lovelace",
+        email="ada@example.org",
+        short_biography="<p>Math</p>",
     )
     grace = make_speaker(dbsession, event, name="Grace Hopper", email="grace@example.org")
     hidden = make_speaker(dbsession, event, name="Hidden Person", email="hidden@example.org")

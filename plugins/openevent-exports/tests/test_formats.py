@@ -80,10 +80,13 @@ def test_no_public_feed_carries_an_email_or_a_private_session(dbsession, event, 
         assert "Unscheduled" not in content
 
 
-def test_loading_takes_one_statement_per_table(dbsession, event, program, count_statements):
+def test_loading_takes_one_statement_per_table(dbsession, event, count_statements):
     with count_statements() as statements:
         load_program(dbsession, event.id, public=True)
     assert len(statements) == 6
+    with count_statements() as statements:
+        load_program(dbsession, event.id, public=False)  # session types, sponsors, social links
+    assert len(statements) == 9
 
 
 # iCal

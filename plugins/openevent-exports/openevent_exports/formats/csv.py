@@ -21,7 +21,9 @@ from openevent_exports.snapshot import Program
 
 JOIN = "; "
 # Columns holding sanitized HTML, written as plain text.
-MARKUP = frozenset({"short_abstract", "long_abstract", "bio", "description"})
+MARKUP = frozenset(
+    {"short_abstract", "long_abstract", "short_biography", "long_biography", "description"}
+)
 # Foreign keys, written by name instead.
 _REPLACED = frozenset({"track_id", "microlocation_id"})
 

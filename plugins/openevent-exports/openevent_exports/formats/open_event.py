@@ -35,7 +35,29 @@ FILES_PREFIX = "/files/"
 # streaming one in); whole archives of any size get ZIP64 as zipfile needs it.
 _ZIP64_FROM = 1 << 31
 # Keys that the program keeps as foreign ids and this format writes as nested objects.
-_NESTED = {"track_id": "track", "microlocation_id": "microlocation"}
+_NESTED = {
+    "track_id": "track",
+    "microlocation_id": "microlocation",
+    "session_type_id": "session-type",
+}
+
+
+def _length(minutes: int | None) -> str | None:
+    """A session type's length as Open Event writes it: ``"HH:MM"``."""
+    return None if minutes is None else f"{minutes // 60:02}:{minutes % 60:02}"
+
+
+def _session_type(row: dict) -> dict:
+    return {"id": row["id"], "name": row["name"], "length": _length(row["length_minutes"])}
+
+
+def _copyright(event: dict) -> dict | None:
+    """Open Event's ``event-copyright`` object from the event's ``copyright-*`` keys (moved)."""
+    names = ("holder", "holder-url", "licence", "licence-url", "year", "logo-url")
+    values = {name: event.pop(f"copyright-{name}", None) for name in names}
+    return values if any(value is not None for value in values.values()) else None
+
+
 # The media of each collection: the columns holding image URLs.
 MEDIA = {"event": ("logo_url", "original_image_url"), "speakers": ("photo_url",)}
 
@@ -87,6 +109,9 @@ def write(program: Program, stream: BinaryIO, writing) -> None:
     include_media = writing.options.get("include-media", False)
 
     event = _json_row(program.event, tz)
+    event["event-copyright"] = _copyright(event)
+    event["social-links"] = [_json_row(row, tz) for row in program.social_links]
+    session_types = {row["id"]: row for row in program.session_types}
     speaker_documents = []
     for row in program.speakers:
         document = _json_row(row, tz)
@@ -103,6 +128,8 @@ def write(program: Program, stream: BinaryIO, writing) -> None:
             {"id": track["id"], "name": track["name"], "color": track["color"]} if track else None
         )
         document["microlocation"] = {"id": room["id"], "name": room["name"]} if room else None
+        session_type = session_types.get(row.get("session_type_id"))
+        document["session-type"] = _session_type(session_type) if session_type else None
         document["speakers"] = [
             {"id": i, "name": speakers[i]["name"]} for i in program.speaker_ids_of(row["id"])
         ]
@@ -148,6 +175,13 @@ def write(program: Program, stream: BinaryIO, writing) -> None:
         writing.progress(20)
         _dump(archive, "tracks", track_documents)
         _dump(archive, "microlocations", room_documents)
+        if program.session_types:
+            _dump(archive, "session_types", [_session_type(r) for r in program.session_types])
+        if program.sponsors:
+            sponsors = [_json_row(row, tz) for row in program.sponsors]
+            for sponsor in sponsors:
+                sponsor["type"] = sponsor.pop("sponsor-type")  # Open Event's name
+            _dump(archive, "sponsors", sponsors)
         writing.progress(30)
         _dump(archive, "sessions", session_documents)
         writing.progress(70)
