@@ -10,7 +10,7 @@ from typing import Any
 
 import transaction
 import zope.sqlalchemy
-from sqlalchemy import Engine, engine_from_config
+from sqlalchemy import Engine, engine_from_config, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,6 +56,7 @@ def get_tm_session(
     *,
     writes: bool = True,
     lane: Lane = Lane.NEW,
+    durable: bool = True,
 ) -> Session:
     """A session joined to ``transaction_manager``: committed or aborted with it, never by hand.
 
@@ -63,11 +64,12 @@ def get_tm_session(
     can tell who acts and code given only the session (such as ``enqueue``) can hook into its
     transaction. ``writes=False`` promises that the transaction only reads: on SQLite it then
     begins deferred and runs beside the writer instead of queueing for the write lock; a
-    writing one queues in ``lane`` (see :class:`openevent.db.sqlite.Lane`).
+    writing one queues in ``lane`` (see :class:`openevent.db.sqlite.Lane`). ``durable=False``:
+    see :func:`transaction_scope`.
     """
     bind = session_factory.kw.get("bind")
     dbsession = session_factory(
-        bind=for_writes(bind, lane) if writes else bind,
+        bind=for_writes(bind, lane, durable=durable) if writes else bind,
         info={"request": request, "transaction_manager": transaction_manager},
     )
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
@@ -75,7 +77,9 @@ def get_tm_session(
 
 
 @contextmanager
-def transaction_scope(registry, *, lane: Lane = Lane.NEW) -> Iterator[Session]:
+def transaction_scope(
+    registry, *, lane: Lane = Lane.NEW, durable: bool = True
+) -> Iterator[Session]:
     """A session in its own transaction, for scripts and jobs: commits on success, aborts on error.
 
     The transaction may write: on SQLite it holds the write lock from its first statement to
@@ -84,7 +88,17 @@ def transaction_scope(registry, *, lane: Lane = Lane.NEW) -> Iterator[Session]:
 
     ``registry`` is the application's registry (from ``configure()`` or ``bootstrap()``), so the
     session comes from the same factory, and follows the same rules, as a request's.
+
+    ``durable=False`` is for bookkeeping that may be lost if the machine or the database server
+    crashes, though never when this process dies: the commit returns without waiting for the
+    disk (SQLite ``synchronous = NORMAL``, PostgreSQL ``synchronous_commit = off``), and
+    is visible to everyone at once all the same.
     """
     manager = transaction.TransactionManager(explicit=True)
     with manager:
-        yield get_tm_session(registry["dbsession_factory"], manager, lane=lane)
+        dbsession = get_tm_session(
+            registry["dbsession_factory"], manager, lane=lane, durable=durable
+        )
+        if not durable and dbsession.get_bind().dialect.name == "postgresql":
+            dbsession.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        yield dbsession

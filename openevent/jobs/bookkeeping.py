@@ -4,9 +4,9 @@ Each message a worker starts is counted in ``job_deliveries`` before its job run
 :class:`openevent.jobs.broker.DeliveryCounter`), and each message sent after a commit is marked
 sent in ``outbox``. One committed transaction each would cost as much as the jobs themselves
 (and, on SQLite, one more turn at the write lock each). Instead every thread hands its write to
-the process's :class:`BookkeepingWriter` and waits: a thread of the writer's own writes
-whatever has been handed over, in one transaction, and answers each waiter once it has
-committed; what arrives meanwhile goes into the next transaction (a *group commit*).
+the process's :class:`BookkeepingWriter` and waits: one of them writes whatever has been handed
+over, in one transaction, and answers each waiter once it has committed; what arrives meanwhile
+goes into the next transaction (a *group commit*).
 
 Nothing is weaker than with one transaction each: a worker starts a job only after its
 delivery is committed, and a caller returns from :meth:`BookkeepingWriter.mark_sent` only after
@@ -15,6 +15,14 @@ has not started the job (so no death goes uncounted: the delivery that died was 
 before it started) or has not marked the message sent (so the relay sends it again, which
 at-least-once allows). Nor is anything slower when the process is idle: the writer starts on
 the first write handed over, without waiting to fill a batch.
+
+The writes need not survive the machine, only the process: they commit without waiting for the
+disk (PostgreSQL ``synchronous_commit = off``, SQLite ``synchronous = NORMAL``), which is
+what makes them cheap. A committed write is visible to every process at once; a database server
+or machine that crashes may forget the last ones, which counts a delivery less (or sends a
+message again). On PostgreSQL the writer keeps a connection of its own in autocommit mode, each
+statement a transaction of its own (one round trip); on SQLite it takes its turn at the write
+lock in the jobs' lane (:class:`openevent.db.Lane`) and writes everything in one transaction.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ import os
 import threading
 from collections import Counter
 from concurrent.futures import Future
+from contextlib import contextmanager
 
-from sqlalchemy import update
+from sqlalchemy import Connection, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
-from openevent.db import Lane, transaction_scope, utcnow
+from openevent.db import Lane, for_writes, utcnow
 from openevent.models import JobDelivery, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -37,11 +47,10 @@ log = logging.getLogger(__name__)
 WRITER_KEY = "openevent.jobs.bookkeeping_writer"
 # Rows per statement: every database takes this many bound parameters in one statement.
 CHUNK = 500
-# The writer's thread ends after this long without work, and starts again on the next write
-# (apps built and dropped in one process, as in tests, leave no thread behind).
-IDLE_SECONDS = 5.0
 
 _creating = threading.Lock()
+_DELIVERIES = JobDelivery.__table__
+_OUTBOX = OutboxMessage.__table__
 
 
 def bookkeeping_writer(registry) -> BookkeepingWriter:
@@ -56,7 +65,13 @@ def bookkeeping_writer(registry) -> BookkeepingWriter:
 
 
 class BookkeepingWriter:
-    """Writes delivery counts and sent marks for many threads in one transaction at a time."""
+    """Writes delivery counts and sent marks for many threads, a batch at a time.
+
+    No thread of its own: the first thread to hand over a write while none is being written
+    writes the batch (its own and whatever the others hand over until it has begun); the
+    others wait for it, and one of those left over writes the next batch. Waking a thread costs
+    more than the write on a busy machine, so the writer is whoever is there already.
+    """
 
     def __init__(self, registry):
         self.registry = registry
@@ -64,65 +79,81 @@ class BookkeepingWriter:
         self._condition = threading.Condition()
         self._deliveries: list[tuple[str, Future]] = []
         self._sent: list[tuple[list[str], Future]] = []
-        self._thread: threading.Thread | None = None
-        self.transactions = 0  # committed so far (tests and benchmarks)
+        self._writing = False
+        self._connection: Connection | None = None  # kept while writes keep coming
+        self.batches = 0  # written so far (tests and benchmarks)
 
     def count_delivery(self, message_id: str) -> int:
         """Add one delivery of ``message_id``; return its deliveries so far, once committed."""
-        future: Future = Future()
-        self._hand_over(self._deliveries, (message_id, future))
-        return future.result()
+        return self._submit(self._deliveries, message_id)
 
     def mark_sent(self, message_ids: list[str]) -> None:
         """Mark the outbox rows of ``message_ids`` sent; return once committed."""
         if message_ids:
-            future: Future = Future()
-            self._hand_over(self._sent, (list(message_ids), future))
-            future.result()
+            self._submit(self._sent, list(message_ids))
 
-    def _hand_over(self, queue: list, item) -> None:
+    def _submit(self, queue: list, item):
+        future: Future = Future()
         with self._condition:
-            queue.append(item)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="openevent-bookkeeping", daemon=True
-                )
-                self._thread.start()
-            else:
-                self._condition.notify()
-
-    def _run(self) -> None:
-        while True:
+            queue.append((item, future))
+            while self._writing and not future.done():
+                self._condition.wait()
+            if future.done():
+                return future.result()
+            self._writing = True
+        try:
+            self._write_batch()
+        except Exception:  # its waiters know (this thread among them)
+            self._close()
+        finally:
             with self._condition:
-                if not (self._deliveries or self._sent):
-                    self._condition.wait(IDLE_SECONDS)
-                if not (self._deliveries or self._sent):
-                    self._thread = None
-                    return
-            taken: tuple[list, list] | None = None
+                self._writing = False
+                idle = not (self._deliveries or self._sent)
+                self._condition.notify_all()
+            if idle:  # give the connection back; under load it is kept from batch to batch
+                self._close()
+        return future.result()
+
+    def _write_batch(self) -> None:
+        taken = None
+        for attempt in (1, 2):
+            counted, atomic, fresh = None, True, self._connection is None
             try:
-                with transaction_scope(self.registry, lane=Lane.JOB) as dbsession:
-                    # Begin first (on SQLite: wait for the write lock), then take what was
-                    # handed over until then: a write waits for one transaction at most.
-                    dbsession.connection()
-                    taken = self._take()
+                with self._transaction() as (connection, atomic):
+                    # Begun (on SQLite: the write lock taken) before taking what was handed
+                    # over until then: a write waits for one batch at most.
+                    if taken is None:
+                        taken = self._take()
                     deliveries, sent = taken
-                    counts = _write(
-                        dbsession, [m for m, _ in deliveries], [i for ids, _ in sent for i in ids]
-                    )
-            except BaseException as exc:  # every waiter learns of it; the thread goes on
+                    counted = _count(connection, [m for m, _ in deliveries])
+                    if not atomic:  # committed already, whatever happens to the marks
+                        _resolve_counts(deliveries, counted)
+                    _mark_sent(connection, [i for ids, _ in sent for i in ids])
+            except BaseException as exc:
+                if (
+                    attempt == 1
+                    and not fresh
+                    and counted is None
+                    and isinstance(exc, DBAPIError)
+                    and exc.connection_invalidated
+                ):
+                    # The connection kept from an earlier batch was lost (a database
+                    # restart): once more on a new one.
+                    self._close()
+                    continue
                 deliveries, sent = taken if taken is not None else self._take()
-                for _, future in (*deliveries, *sent):
+                if counted is None or atomic:
+                    for _, future in deliveries:
+                        future.set_exception(exc)
+                for _, future in sent:
                     future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            self.transactions += 1
-            for message_id, future in deliveries:
-                counts[message_id] += 1
-                future.set_result(counts[message_id])
-            for _, future in sent:
-                future.set_result(None)
+                raise
+            break
+        self.batches += 1
+        if atomic:
+            _resolve_counts(deliveries, counted)
+        for _, future in sent:
+            future.set_result(None)
 
     def _take(self) -> tuple[list, list]:
         with self._condition:
@@ -130,38 +161,90 @@ class BookkeepingWriter:
             self._deliveries, self._sent = [], []
         return taken
 
+    @contextmanager
+    def _transaction(self):
+        """``(connection, atomic)``: the batch's transaction, or (PostgreSQL) a connection in
+        autocommit mode, where each statement commits on its own."""
+        bind = self.registry["dbsession_factory"].kw["bind"]
+        if isinstance(bind, Connection):  # the tests': one connection in a transaction
+            with bind.begin_nested():
+                yield bind, True
+            return
+        if self._connection is None:
+            self._connection = self._connect(bind)
+        connection = self._connection
+        if connection.dialect.name == "postgresql":
+            yield connection, False
+            connection.commit()  # ends SQLAlchemy's transaction; the statements committed
+        else:
+            with connection.begin():
+                yield connection, True
 
-def _write(dbsession, deliveries: list[str], sent: list[str]) -> Counter:
-    """Count ``deliveries`` (a message may come more than once) and mark ``sent``, in the
-    session's transaction. Returns, per message, its deliveries before this transaction."""
+    def _connect(self, engine) -> Connection:
+        if engine.dialect.name != "postgresql":
+            # Begins with BEGIN IMMEDIATE in the jobs' lane, committing without a disk sync.
+            return for_writes(engine, Lane.JOB, durable=False).connect()
+        # Autocommit (reset when the connection goes back to the pool), without waiting for
+        # the disk (reset in _close).
+        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql("SET synchronous_commit TO OFF")
+        connection.commit()
+        return connection
+
+    def _close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.dialect.name == "postgresql" and not connection.invalidated:
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
+        except Exception:
+            connection.invalidate()  # not back to the pool with the setting
+        finally:
+            connection.close()
+
+
+def _resolve_counts(deliveries: list[tuple[str, Future]], before: Counter) -> None:
+    for message_id, future in deliveries:
+        before[message_id] += 1
+        future.set_result(before[message_id])
+
+
+def _count(connection: Connection, message_ids: list[str]) -> Counter:
+    """Add one delivery per item of ``message_ids`` (a message may come more than once);
+    return, per message, its deliveries before."""
     before: Counter = Counter()
-    added = Counter(deliveries)
+    added = Counter(message_ids)
     # In one order in every process, so two writers never wait for each other's rows.
     names = sorted(added)
-    dialect = dbsession.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     for start in range(0, len(names), CHUNK):
-        statement = insert(JobDelivery).values(
+        statement = insert(_DELIVERIES).values(
             [
                 {"message_id": m, "deliveries": added[m], "last_delivered_at": now}
                 for m in names[start : start + CHUNK]
             ]
         )
         statement = statement.on_conflict_do_update(
-            index_elements=[JobDelivery.message_id],
+            index_elements=[_DELIVERIES.c.message_id],
             set_={
-                "deliveries": JobDelivery.deliveries + statement.excluded.deliveries,
+                "deliveries": _DELIVERIES.c.deliveries + statement.excluded.deliveries,
                 "last_delivered_at": now,
             },
-        ).returning(JobDelivery.message_id, JobDelivery.deliveries)
-        for message_id, total in dbsession.execute(statement):
+        ).returning(_DELIVERIES.c.message_id, _DELIVERIES.c.deliveries)
+        for message_id, total in connection.execute(statement):
             before[message_id] = total - added[message_id]
-    ids = sorted(set(sent))
+    return before
+
+
+def _mark_sent(connection: Connection, message_ids: list[str]) -> None:
+    ids = sorted(set(message_ids))
+    now = utcnow()
     for start in range(0, len(ids), CHUNK):
-        dbsession.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.message_id.in_(ids[start : start + CHUNK]))
+        connection.execute(
+            update(_OUTBOX)
+            .where(_OUTBOX.c.message_id.in_(ids[start : start + CHUNK]))
             .values(sent_at=now)
         )
-    return before

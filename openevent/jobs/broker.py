@@ -15,6 +15,7 @@ from dramatiq.middleware import (
     Callbacks,
     CurrentMessage,
     Middleware,
+    MiddlewareError,
     Pipelines,
     Retries,
     ShutdownNotifications,
@@ -85,6 +86,11 @@ class WorkerDied(SkipMessage):
     """A message skipped because its deliveries ran out without the job finishing."""
 
 
+class DeliveryNotCounted(MiddlewareError):
+    """The delivery could not be counted (the database is unavailable, say): the job does not
+    run; the message fails this attempt and is retried with backoff like a job that raised."""
+
+
 class DeliveryCounter(Middleware):
     """Counts the times workers start each message; fails one whose workers keep dying.
 
@@ -110,7 +116,12 @@ class DeliveryCounter(Middleware):
         )
         # Committed (with other threads' counts: see openevent.jobs.bookkeeping) before the
         # job starts, so a worker that dies running it has its delivery counted.
-        deliveries = bookkeeping_writer(self.registry).count_delivery(message.message_id)
+        try:
+            deliveries = bookkeeping_writer(self.registry).count_delivery(message.message_id)
+        except Exception as exc:
+            # Dramatiq logs other errors of a middleware and runs the job all the same:
+            # uncounted, which a job that kills its worker must not be.
+            raise DeliveryNotCounted(f"{type(exc).__name__}: {exc}") from exc
         if max_retries is None or deliveries <= max_retries + 1:
             return
         with transaction_scope(self.registry, lane=Lane.JOB) as dbsession:
