@@ -10,10 +10,13 @@ the FOSSASIA Summit 2017 sample when it is beside the repository), then measures
   and turned into the same document (the same attributes, the abstract preview read from its
   column, the same links) with the same JSON library (orjson), in the same process.
 
-and prints requests per second, median latency and the ratio app/floor.
+in alternating batches of five requests (so that both see the same machine), and prints requests
+per second, median latency and the ratio app/floor of the medians.
 
     .venv/bin/python bench/api.py                       # SQLite in a temporary folder
     .venv/bin/python bench/api.py --database-url postgresql://postgres@127.0.0.1/test
+
+Without --database-url, the server at OPENEVENT_TEST_DATABASE_URL if set.
 """
 
 from __future__ import annotations
@@ -23,13 +26,13 @@ import json
 import secrets
 import statistics
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytz
 import webtest
+from _common import default_database_url, emit, interleaved
 from alembic import command
 from sqlalchemy import text
 
@@ -178,17 +181,6 @@ def floor_document(connection, event_id: int, tz) -> bytes:
     return orjson.dumps({"data": list(sessions.values()), "included": list(included.values())})
 
 
-def measure(fn, seconds: float) -> list[float]:
-    for _ in range(3):
-        fn()  # warm up
-    timings, deadline = [], time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        started = time.perf_counter()
-        fn()
-        timings.append(time.perf_counter() - started)
-    return timings
-
-
 def report(name: str, timings: list[float]) -> float:
     median = statistics.median(timings)
     print(
@@ -200,8 +192,12 @@ def report(name: str, timings: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on")
-    parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
+    parser.add_argument(
+        "--database-url",
+        default=default_database_url(),
+        help="PostgreSQL server to create a scratch database on",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="time for both, alternating")
     args = parser.parse_args()
 
     with (
@@ -236,11 +232,22 @@ def _bench(url: str, seconds: float) -> None:
             f"{SESSIONS} sessions, {SPEAKERS} speakers, page of {PAGE} with speakers; "
             f"{engine.dialect.name}"
         )
-        app_median = report("app", measure(lambda: app.get(path), seconds))
-        floor_median = report(
-            "floor", measure(lambda: floor_document(connection, event_id, tz), seconds)
+        app_times, floor_times = interleaved(
+            lambda: app.get(path),
+            lambda: floor_document(connection, event_id, tz),
+            seconds=seconds,
         )
+        app_median = report("app", app_times)
+        floor_median = report("floor", floor_times)
     print(f"ratio  {app_median / floor_median:.2f}x the floor (median latency)")
+    emit(
+        f"api: {PAGE} sessions with speakers",
+        unit="ms",
+        app=app_median * 1000,
+        floor=floor_median * 1000,
+        goal=1.5,
+        database=engine.dialect.name,
+    )
     engine.dispose()
 
 

@@ -34,12 +34,13 @@ from collections import Counter
 from concurrent.futures import Future
 from contextlib import contextmanager
 
+import zope.sqlalchemy
 from sqlalchemy import Connection, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
-from openevent.db import Lane, for_writes, utcnow
+from openevent.db import Lane, for_writes, transaction_scope, utcnow
 from openevent.models import JobDelivery, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -166,9 +167,13 @@ class BookkeepingWriter:
         """``(connection, atomic)``: the batch's transaction, or (PostgreSQL) a connection in
         autocommit mode, where each statement commits on its own."""
         bind = self.registry["dbsession_factory"].kw["bind"]
-        if isinstance(bind, Connection):  # the tests': one connection in a transaction
-            with bind.begin_nested():
-                yield bind, True
+        if isinstance(bind, Connection):
+            # The tests': one connection in a transaction, joined through the session as
+            # every other transaction of the app joins it.
+            with transaction_scope(self.registry, lane=Lane.JOB) as dbsession:
+                connection = dbsession.connection()
+                zope.sqlalchemy.mark_changed(dbsession)
+                yield connection, True
             return
         if self._connection is None:
             self._connection = self._connect(bind)
