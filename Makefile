@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # the sample plugin distribution the plugin system's tests find through its entry points.
 PACKAGES := -e '.[testing]' -e 'plugins/openevent-versions[testing]'
 
-.PHONY: run test lint format clean
+.PHONY: run test bench lint format clean
 
 run: $(VENV)/.installed
 	mkdir -p var
@@ -20,6 +20,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/pytest
 	$(BIN)/pytest plugins/openevent-versions/tests
+
+# Every benchmark against its floor, in one table: SQLite (and Dramatiq's in-memory broker) by
+# default, PostgreSQL and Redis when OPENEVENT_TEST_DATABASE_URL / OPENEVENT_TEST_REDIS_URL are
+# set. See bench/README.md.
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run_all.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

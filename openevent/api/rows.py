@@ -112,12 +112,22 @@ class RowView:
 def _views(dbsession, model, statement: Select) -> list[RowView]:
     """Run ``statement`` (columns labelled with attribute names) as views of ``model``."""
     page = _Page(dbsession, model)
-    page.views = [RowView(page, row._mapping) for row in dbsession.execute(statement)]
-    return page.views
+    result = dbsession.execute(statement)
+    keys = tuple(result.keys())
+    new = object.__new__
+    views = page.views
+    for values in result:
+        view = new(RowView)
+        state = dict(zip(keys, values, strict=True))
+        state["_RowView__page"] = page
+        view.__dict__ = state
+        views.append(view)
+    return views
 
 
-def _column_select(model) -> list:
-    return [attribute.label(key) for key, attribute in _columns(model)]
+@cache
+def _column_select(model) -> tuple:
+    return tuple(attribute.label(key) for key, attribute in _columns(model))
 
 
 def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
