@@ -109,13 +109,30 @@ class RowView:
         return f"<{page.model.__name__} row {self.__dict__.get('id')}>"
 
 
-def _views(dbsession, model, statement: Select) -> list[RowView]:
-    """Run ``statement`` (columns labelled with attribute names) as views of ``model``."""
+def _views(dbsession, model, statement: Select, parent: str | None = None) -> list:
+    """Run ``statement`` (columns labelled with attribute names) as views of ``model``; with
+    ``parent`` (the label of a first column naming the parent row), ``(parent, view)`` pairs,
+    one view per row of ``model`` however many parents share it."""
     page = _Page(dbsession, model)
     result = dbsession.execute(statement)
     keys = tuple(result.keys())
     new = object.__new__
     views = page.views
+    if parent is not None:
+        keys = keys[1:]
+        pairs = []
+        seen: dict = {}
+        id_index = keys.index("id")
+        for values in result:
+            view = seen.get(values[id_index + 1])
+            if view is None:
+                view = seen[values[id_index + 1]] = new(RowView)
+                state = dict(zip(keys, values[1:], strict=True))
+                state["_RowView__page"] = page
+                view.__dict__ = state
+                views.append(view)
+            pairs.append((values[0], view))
+        return pairs
     for values in result:
         view = new(RowView)
         state = dict(zip(keys, values, strict=True))
@@ -163,8 +180,8 @@ def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
                 .order_by(parent, target.id)
             )
             lists: dict[int, list] = {view_id: [] for view_id in by_id}
-            for view in _views(dbsession, target, statement):
-                lists[view.__dict__.pop("_parent_id")].append(view)
+            for parent_id, view in _views(dbsession, target, statement, parent="_parent_id"):
+                lists[parent_id].append(view)
             for view_id, targets in lists.items():
                 by_id[view_id].__dict__[rel.attr] = targets
         else:

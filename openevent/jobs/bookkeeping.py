@@ -35,13 +35,10 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 
 import zope.sqlalchemy
-from sqlalchemy import Connection, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from openevent.db import Lane, for_writes, transaction_scope, utcnow
-from openevent.models import JobDelivery, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +47,6 @@ WRITER_KEY = "openevent.jobs.bookkeeping_writer"
 CHUNK = 500
 
 _creating = threading.Lock()
-_DELIVERIES = JobDelivery.__table__
-_OUTBOX = OutboxMessage.__table__
 
 
 def bookkeeping_writer(registry) -> BookkeepingWriter:
@@ -216,6 +211,32 @@ def _resolve_counts(deliveries: list[tuple[str, Future]], before: Counter) -> No
         future.set_result(before[message_id])
 
 
+def _driver_sql(connection: Connection, sql: str, rows: int, per_row: int) -> str:
+    """``sql`` with ``{values}`` replaced by ``rows`` tuples of ``per_row`` placeholders, in the
+    driver's style: statements this simple skip SQLAlchemy's compiler, which costs more here
+    than the database."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    row = "(" + ", ".join([mark] * per_row) + ")"
+    return sql.format(values=", ".join([row] * rows), mark=mark)
+
+
+def _timestamp(connection: Connection, value):
+    # As openevent.db.UTCDateTime stores it: naive UTC text on SQLite.
+    if connection.dialect.name == "sqlite":
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value
+
+
+_COUNT_SQL = (
+    "INSERT INTO job_deliveries (message_id, deliveries, last_delivered_at) VALUES {values}"
+    " ON CONFLICT (message_id) DO UPDATE SET"
+    " deliveries = job_deliveries.deliveries + excluded.deliveries,"
+    " last_delivered_at = excluded.last_delivered_at"
+    " RETURNING message_id, deliveries"
+)
+_SENT_SQL = "UPDATE outbox SET sent_at = {mark} WHERE message_id IN ({marks})"
+
+
 def _count(connection: Connection, message_ids: list[str]) -> Counter:
     """Add one delivery per item of ``message_ids`` (a message may come more than once);
     return, per message, its deliveries before."""
@@ -223,33 +244,21 @@ def _count(connection: Connection, message_ids: list[str]) -> Counter:
     added = Counter(message_ids)
     # In one order in every process, so two writers never wait for each other's rows.
     names = sorted(added)
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    now = utcnow()
+    now = _timestamp(connection, utcnow())
     for start in range(0, len(names), CHUNK):
-        statement = insert(_DELIVERIES).values(
-            [
-                {"message_id": m, "deliveries": added[m], "last_delivered_at": now}
-                for m in names[start : start + CHUNK]
-            ]
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[_DELIVERIES.c.message_id],
-            set_={
-                "deliveries": _DELIVERIES.c.deliveries + statement.excluded.deliveries,
-                "last_delivered_at": now,
-            },
-        ).returning(_DELIVERIES.c.message_id, _DELIVERIES.c.deliveries)
-        for message_id, total in connection.execute(statement):
+        chunk = names[start : start + CHUNK]
+        parameters = tuple(v for m in chunk for v in (m, added[m], now))
+        sql = _driver_sql(connection, _COUNT_SQL, len(chunk), 3)
+        for message_id, total in connection.exec_driver_sql(sql, parameters):
             before[message_id] = total - added[message_id]
     return before
 
 
 def _mark_sent(connection: Connection, message_ids: list[str]) -> None:
     ids = sorted(set(message_ids))
-    now = utcnow()
+    now = _timestamp(connection, utcnow())
     for start in range(0, len(ids), CHUNK):
-        connection.execute(
-            update(_OUTBOX)
-            .where(_OUTBOX.c.message_id.in_(ids[start : start + CHUNK]))
-            .values(sent_at=now)
-        )
+        chunk = ids[start : start + CHUNK]
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        sql = _SENT_SQL.format(mark=mark, marks=", ".join([mark] * len(chunk)))
+        connection.exec_driver_sql(sql, (now, *chunk))
