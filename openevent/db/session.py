@@ -4,14 +4,16 @@ Sessions that may write begin, on SQLite, by taking the write lock (see
 :mod:`openevent.db.sqlite`); GET requests promise to only read and run beside the writer.
 """
 
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import transaction
 import zope.sqlalchemy
-from sqlalchemy import Engine, engine_from_config, text
+from sqlalchemy import Engine, engine_from_config, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from openevent.db.sqlite import Lane, configure_sqlite, for_writes
@@ -34,13 +36,49 @@ def database_url(url: str) -> URL:
 def get_engine(settings: Mapping[str, Any]) -> Engine:
     """Create the engine from the ``sqlalchemy.*`` settings."""
     url = database_url(settings["sqlalchemy.url"])
-    options: dict[str, Any] = {"pool_pre_ping": True, "url": url}
+    options: dict[str, Any] = {"url": url}
     if url.get_backend_name() == "postgresql":
         options["pool_size"] = settings["openevent.db.pool_size"]
     engine = engine_from_config(settings, prefix="sqlalchemy.", **options)
+    ping_idle_connections(engine)
     if url.get_backend_name() == "sqlite":
         configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
     return engine
+
+
+# A pooled connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED = "openevent.returned_at"
+
+
+def ping_idle_connections(engine: Engine) -> None:
+    """Ping a connection before handing it out if it sat unused in the pool for a while.
+
+    ``pool_pre_ping`` pings at every checkout: one more round trip per request and per job,
+    which on a busy process costs as much as a query, for connections used a moment ago. The
+    connections that die are idle ones (a database restart, a firewall's idle timeout): those
+    are pinged and, if dead, replaced. One that dies while in use (the database restarting under
+    load) fails its statement: the pool then drops every connection as old as it, and a request
+    that met it is replayed by pyramid_retry (see ``openevent.api.errors``), a job retried.
+    """
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(dbapi_connection, record):
+        if record is not None:
+            record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping(dbapi_connection, record, proxy):
+        returned = record.info.get(_RETURNED)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+            return  # new, or used a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception:
+            alive = False
+        if not alive:
+            # The pool closes it and checks out another (a new one if need be).
+            raise DisconnectionError("connection found dead when pinged")
 
 
 def get_session_factory(engine: Engine, registry=None) -> sessionmaker[Session]:
