@@ -15,7 +15,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 AXE := plugins/openevent-schedule/node_modules/axe-core/axe.min.js
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format clean browser
+.PHONY: run test bench lint format clean browser
 
 run: $(VENV)/.installed
 	mkdir -p var
@@ -39,6 +39,12 @@ browser: $(AXE)
 $(AXE): plugins/openevent-schedule/package.json plugins/openevent-schedule/package-lock.json
 	cd plugins/openevent-schedule && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# Every benchmark against its floor, in one table: SQLite (and Dramatiq's in-memory broker) by
+# default, PostgreSQL and Redis when OPENEVENT_TEST_DATABASE_URL / OPENEVENT_TEST_REDIS_URL are
+# set. See bench/README.md.
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run_all.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -6,14 +6,17 @@ the FOSSASIA Summit 2017 sample when it is beside the repository), then measures
 - the app: GET /v1/events/{id}/sessions?page[size]=100&include=speakers through webtest, in
   process, with everything the API does (routing, ACL, parameters, two page queries, includes,
   serialization);
-- the floor: the same 100 sessions and their speakers fetched with one hand-written SQL query
-  and turned into the same document (the same attributes, the abstract preview read from its
-  column, the same links) with the same JSON library (orjson), in the same process.
+- the floor: the same document (checked equal: attributes, links, meta, included speakers)
+  from a count and one hand-written SQL query, built by hand with the same JSON library
+  (orjson), in a transaction of its own on a plain engine, in the same process.
 
-and prints requests per second, median latency and the ratio app/floor.
+in alternating batches of five requests (so that both see the same machine), and prints requests
+per second, median latency and the ratio app/floor of the medians.
 
     .venv/bin/python bench/api.py                       # SQLite in a temporary folder
     .venv/bin/python bench/api.py --database-url postgresql://postgres@127.0.0.1/test
+
+Without --database-url, the server at OPENEVENT_TEST_DATABASE_URL if set.
 """
 
 from __future__ import annotations
@@ -23,19 +26,21 @@ import json
 import secrets
 import statistics
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import orjson
 import pytz
 import webtest
+from _common import default_database_url, emit, interleaved
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from openevent.config import configure
 from openevent.db import transaction_scope
 from openevent.db.migrations import alembic_config
+from openevent.db.session import database_url
 from openevent.models import Event, EventState, Session, SessionState, Speaker
 from openevent.testing import new_database
 
@@ -47,16 +52,42 @@ FLOOR_SQL = text("""
            s.language, s.level, s.state, s.starts_at, s.ends_at, s.created_at,
            s.last_modified_at, s.deleted_at, s.track_id, s.microlocation_id, s.event_id,
            s.slides_url, s.video_url, s.audio_url, s.signup_url, s.session_type_id,
-           sp.id AS speaker_id, sp.name, sp.email, sp.photo_url, sp.organisation, sp.position,
-           sp.country, sp.city, sp.short_biography, sp.long_biography, sp.is_featured,
-           sp.website, sp.twitter, sp.facebook, sp.github, sp.linkedin,
-           sp.created_at AS sp_created_at, sp.last_modified_at AS sp_last_modified_at
+           sp.id AS speaker_id, sp.name, sp.photo_url, sp.organisation, sp.short_biography,
+           sp.long_biography, sp.position, sp.country, sp.city, sp.is_featured, sp.facebook,
+           sp.thumbnail_image_url, sp.small_image_url, sp.icon_image_url,
+           sp.website, sp.twitter, sp.github, sp.linkedin, sp.event_id AS sp_event_id,
+           sp.created_at AS sp_created_at, sp.last_modified_at AS sp_last_modified_at,
+           sp.deleted_at AS sp_deleted_at
     FROM (SELECT * FROM sessions WHERE event_id = :event_id AND deleted_at IS NULL
           AND state IN ('accepted', 'confirmed') ORDER BY id LIMIT :limit) AS s
     LEFT JOIN session_speakers ss ON ss.session_id = s.id
     LEFT JOIN speakers sp ON sp.id = ss.speaker_id AND sp.deleted_at IS NULL
-    ORDER BY s.id
+    ORDER BY s.id, sp.id
 """)
+# The total for meta.count and the last page's link (cheaper apart than as a window function).
+COUNT_SQL = text("""
+    SELECT count(*) FROM sessions WHERE event_id = :event_id AND deleted_at IS NULL
+    AND state IN ('accepted', 'confirmed')
+""")
+SPEAKER_COLUMNS = {
+    "name": "name",
+    "photo-url": "photo_url",
+    "organisation": "organisation",
+    "short-biography": "short_biography",
+    "long-biography": "long_biography",
+    "position": "position",
+    "country": "country",
+    "city": "city",
+    "is-featured": "is_featured",
+    "facebook": "facebook",
+    "thumbnail-image-url": "thumbnail_image_url",
+    "small-image-url": "small_image_url",
+    "icon-image-url": "icon_image_url",
+    "website": "website",
+    "twitter": "twitter",
+    "github": "github",
+    "linkedin": "linkedin",
+}
 
 
 def _samples():
@@ -119,10 +150,12 @@ def _link(type_, id_):
     return None if id_ is None else {"type": type_, "id": str(id_)}
 
 
-def floor_document(connection, event_id: int, tz) -> bytes:
-    """What the endpoint returns, built from one SQL query by hand."""
+def floor_document(connection, event_id: int, tz, path: str) -> bytes:
+    """What the endpoint returns (the same document, byte for byte once parsed), built from one
+    SQL query by hand, and its total from a count: the page, its speakers and the links."""
     sessions: dict[int, dict] = {}
     included: dict[int, dict] = {}
+    total = connection.execute(COUNT_SQL, {"event_id": event_id}).scalar()
     for row in connection.execute(FLOOR_SQL, {"event_id": event_id, "limit": PAGE}).mappings():
         session = sessions.get(row["id"])
         if session is None:
@@ -134,19 +167,19 @@ def floor_document(connection, event_id: int, tz) -> bytes:
                     "subtitle": row["subtitle"],
                     "short-abstract": row["short_abstract"],
                     "long-abstract": row["long_abstract"],
+                    "abstract-preview": row["abstract_preview"],
                     "language": row["language"],
                     "level": row["level"],
                     "state": row["state"],
                     "starts-at": _iso(row["starts_at"], tz),
                     "ends-at": _iso(row["ends_at"], tz),
+                    "created-at": _iso(row["created_at"], tz),
+                    "last-modified-at": _iso(row["last_modified_at"], tz),
+                    "deleted-at": _iso(row["deleted_at"], tz),
                     "slides-url": row["slides_url"],
                     "video-url": row["video_url"],
                     "audio-url": row["audio_url"],
                     "signup-url": row["signup_url"],
-                    "created-at": _iso(row["created_at"], tz),
-                    "last-modified-at": _iso(row["last_modified_at"], tz),
-                    "deleted-at": _iso(row["deleted_at"], tz),
-                    "abstract-preview": row["abstract_preview"],
                 },
                 "relationships": {
                     "event": {"data": {"type": "event", "id": str(row["event_id"])}},
@@ -160,46 +193,41 @@ def floor_document(connection, event_id: int, tz) -> bytes:
         if row["speaker_id"] is not None:
             sid = str(row["speaker_id"])
             session["relationships"]["speakers"]["data"].append({"type": "speaker", "id": sid})
-            included.setdefault(
-                row["speaker_id"],
-                {
+            if row["speaker_id"] not in included:
+                attributes = {name: row[column] for name, column in SPEAKER_COLUMNS.items()}
+                attributes["created-at"] = _iso(row["sp_created_at"], tz)
+                attributes["last-modified-at"] = _iso(row["sp_last_modified_at"], tz)
+                attributes["deleted-at"] = _iso(row["sp_deleted_at"], tz)
+                included[row["speaker_id"]] = {
                     "type": "speaker",
                     "id": sid,
-                    "attributes": {
-                        k: row[k]
-                        for k in (
-                            "name",
-                            "email",
-                            "photo_url",
-                            "organisation",
-                            "position",
-                            "country",
-                            "city",
-                            "short_biography",
-                            "long_biography",
-                            "is_featured",
-                            "website",
-                            "twitter",
-                            "facebook",
-                            "github",
-                            "linkedin",
-                        )
+                    "attributes": attributes,
+                    "relationships": {
+                        "event": {"data": {"type": "event", "id": str(row["sp_event_id"])}}
                     },
                     "links": {"self": f"/v1/speakers/{sid}"},
-                },
-            )
-    return orjson.dumps({"data": list(sessions.values()), "included": list(included.values())})
+                }
+    last = max(1, -(-total // PAGE))
 
+    def link(number):
+        pairs = [("include", "speakers"), ("page[number]", number), ("page[size]", PAGE)]
+        return f"{path}?{urlencode(pairs)}"
 
-def measure(fn, seconds: float) -> list[float]:
-    for _ in range(3):
-        fn()  # warm up
-    timings, deadline = [], time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        started = time.perf_counter()
-        fn()
-        timings.append(time.perf_counter() - started)
-    return timings
+    return orjson.dumps(
+        {
+            "data": list(sessions.values()),
+            "links": {
+                "self": link(1),
+                "first": link(1),
+                "last": link(last),
+                "prev": None,
+                "next": link(2) if last > 1 else None,
+            },
+            "meta": {"count": total},
+            "included": list(included.values()),
+            "jsonapi": {"version": "1.1"},
+        }
+    )
 
 
 def report(name: str, timings: list[float]) -> float:
@@ -213,8 +241,12 @@ def report(name: str, timings: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on")
-    parser.add_argument("--seconds", type=float, default=5.0, help="time per measurement")
+    parser.add_argument(
+        "--database-url",
+        default=default_database_url(),
+        help="PostgreSQL server to create a scratch database on",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="time for both, alternating")
     args = parser.parse_args()
 
     with (
@@ -237,23 +269,43 @@ def _bench(url: str, seconds: float) -> None:
         command.upgrade(alembic_config(config.get_settings(), connection=connection), "heads")
     event_id = load_event(config.registry)
     app = webtest.TestApp(config.make_wsgi_app())
-    path = f"/v1/events/{event_id}/sessions?page[size]={PAGE}&include=speakers"
+    collection = f"/v1/events/{event_id}/sessions"
+    path = f"{collection}?page[size]={PAGE}&include=speakers"
     body = app.get(path).json
     assert len(body["data"]) == PAGE and body["included"], "unexpected response"
 
     tz = pytz.timezone("Asia/Singapore")
-    with engine.connect() as connection:
-        floor = json.loads(floor_document(connection, event_id, tz))
-        assert len(floor["data"]) == PAGE
-        print(
-            f"{SESSIONS} sessions, {SPEAKERS} speakers, page of {PAGE} with speakers; "
-            f"{engine.dialect.name}"
-        )
-        app_median = report("app", measure(lambda: app.get(path), seconds))
-        floor_median = report(
-            "floor", measure(lambda: floor_document(connection, event_id, tz), seconds)
-        )
+    # A plain engine (no pre-ping, no listeners), a transaction per document, as a request has.
+    floor_engine = create_engine(database_url(url))
+
+    def floor_request() -> bytes:
+        with floor_engine.connect() as connection:
+            return floor_document(connection, event_id, tz, collection)
+
+    floor = json.loads(floor_request())
+    if floor != body:  # the floor must do all the work the app does
+        for key in body:
+            if floor.get(key) != body[key]:
+                print(f"app {key}: {json.dumps(body[key])[:800]}")
+                print(f"floor {key}: {json.dumps(floor.get(key))[:800]}")
+        raise SystemExit("the floor's document differs from the app's")
+    print(
+        f"{SESSIONS} sessions, {SPEAKERS} speakers, page of {PAGE} with speakers; "
+        f"{engine.dialect.name}"
+    )
+    app_times, floor_times = interleaved(lambda: app.get(path), floor_request, seconds=seconds)
+    app_median = report("app", app_times)
+    floor_median = report("floor", floor_times)
+    floor_engine.dispose()
     print(f"ratio  {app_median / floor_median:.2f}x the floor (median latency)")
+    emit(
+        f"api: {PAGE} sessions with speakers",
+        unit="ms",
+        app=app_median * 1000,
+        floor=floor_median * 1000,
+        goal=1.5,
+        database=engine.dialect.name,
+    )
     engine.dispose()
 
 

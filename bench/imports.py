@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import default_database_url, emit
 from alembic import command
 from sqlalchemy import func, insert, select
 
@@ -174,6 +175,13 @@ def bench(url: str, rounds: int) -> None:
                     floor_insert(connection, rows)
                 floor_times.append(time.perf_counter() - started)
             app_median, floor_median = statistics.median(app_times), statistics.median(floor_times)
+            emit(
+                f"imports: {name}",
+                unit="ms",
+                app=app_median * 1000,
+                floor=floor_median * 1000,
+                database=engine.dialect.name,
+            )
             print(
                 f"{name:16} {counts}  app {app_median * 1000:8.1f} ms   "
                 f"floor {floor_median * 1000:8.1f} ms   ratio {app_median / floor_median:.2f}x   "
@@ -184,7 +192,11 @@ def bench(url: str, rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on")
+    parser.add_argument(
+        "--database-url",
+        default=default_database_url(),
+        help="PostgreSQL server to create a scratch database on (OPENEVENT_TEST_DATABASE_URL)",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per export")
     args = parser.parse_args()
     with (

@@ -342,9 +342,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "openevent.db.pool_size",
         as_positive_int,
-        default=5,
+        # A worker's 8 threads, its bookkeeping thread and its relay: with fewer, connections
+        # beyond the pool are opened and closed for every job.
+        default=10,
         env="OPENEVENT_DB_POOL_SIZE",
-        help="database connections kept open per process (PostgreSQL)",
+        help="database connections kept open per process (PostgreSQL); at least a worker's"
+        " threads + 2",
     ),
     Setting(
         "openevent.db.statement_timeout_ms",

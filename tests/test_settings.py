@@ -12,7 +12,7 @@ def test_defaults_are_typed():
     settings = load_settings(BASE, environ={})
     assert settings["openevent.broker_url"] == "stub"
     assert settings["openevent.jobs.in_process_worker"] is False
-    assert settings["openevent.db.pool_size"] == 5
+    assert settings["openevent.db.pool_size"] == 10
 
 
 def test_ini_strings_are_parsed():

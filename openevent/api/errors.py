@@ -8,7 +8,7 @@ import logging
 
 from pyramid.httpexceptions import HTTPException
 from pyramid_retry import mark_error_retryable
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +142,16 @@ def _database_busy(exc) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
+def _connection_lost(exc) -> bool:
+    """A pooled connection that died in use (the database restarted): the pool replaces it."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def unexpected_error_view(exc, request):
-    if _database_busy(exc):
+    if _database_busy(exc) or _connection_lost(exc):
         # Transient: pyramid_retry replays the request (this response is discarded) unless it
-        # was the last attempt. zope.sqlalchemy only knows PostgreSQL's transient errors.
+        # was the last attempt. zope.sqlalchemy only knows PostgreSQL's transient errors (not a
+        # lost connection: see openevent.db.session.ping_idle_connections).
         mark_error_retryable(exc)
         log.warning("database busy on %s %s", request.method, request.path)
         busy = ServiceUnavailable(

@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, select
 from openevent.api.errors import JSONAPI, BadRequest
 from openevent.api.fields import MAX_ID, FieldContext, Invalid, parse_id
 from openevent.api.resources import RESOURCES, Resource
+from openevent.api.rows import fetch_page
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -170,11 +171,19 @@ def render_list(request, resource: Resource, stmt: Select, query: ListQuery, *, 
     fieldset = query.fieldsets.get(resource.type)
     page = (
         stmt.order_by(*(query.order_by or resource.default_order()), resource.model.id)
-        .options(*resource.loader_options(fieldset, query.include))
         .limit(query.page_size)
         .offset((query.page_number - 1) * query.page_size)
     )
-    rows = request.dbsession.scalars(page).all()
+    # To-many links are rendered from the loaded rows; to-one links from foreign keys.
+    linked = [
+        name
+        for name, rel in resource.relationships.items()
+        if rel.many and (fieldset is None or name in fieldset)
+    ]
+    rows = fetch_page(request.dbsession, resource, page, query.include, linked)
+    if rows is None:
+        page = page.options(*resource.loader_options(fieldset, query.include))
+        rows = request.dbsession.scalars(page).all()
     contexts = _Contexts()
     data = [resource.serialize(row, contexts(resource, row), fieldset, team) for row in rows]
     document = {"data": data, "links": _page_links(request, query, count), "meta": {"count": count}}

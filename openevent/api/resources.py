@@ -8,6 +8,7 @@ Serialization, write validation, filters, sorting and the OpenAPI document all r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, select, true
@@ -116,17 +117,14 @@ class Resource:
         ``to_many=False`` leaves out to-many linkage: included rows get it only when asked for
         as primary data, or every included speaker would load all of its sessions.
         """
+        attributes_plan, relationships_plan = self._plan(fieldset, to_many)
         attributes = {}
-        for name, spec in self.fields.items():
-            if fieldset is not None and name not in fieldset:
-                continue
-            value = spec.compute(obj) if hasattr(spec, "compute") else getattr(obj, spec.attr)
-            attributes[name] = spec.render(value, ctx)
+        for name, get, render in attributes_plan:
+            value = get(obj)
+            attributes[name] = value if render is None else render(value, ctx)
         relationships = {}
-        for name, rel in self.relationships.items():
-            if (fieldset is not None and name not in fieldset) or (rel.many and not to_many):
-                continue
-            if not rel.many and (key := getattr(obj, f"{rel.attr}_id", _NO_KEY)) is not _NO_KEY:
+        for name, rel, key_attr in relationships_plan:
+            if key_attr is not None and (key := getattr(obj, key_attr, _NO_KEY)) is not _NO_KEY:
                 # The foreign key names the target: no need to load it.
                 data = None if key is None else {"type": rel.type, "id": str(key)}
                 relationships[name] = {"data": data}
@@ -144,6 +142,36 @@ class Resource:
             document["relationships"] = relationships
         document["links"] = {"self": self.link(obj)}
         return document
+
+    def _plan(self, fieldset: set[str] | None, to_many: bool) -> tuple[tuple, tuple]:
+        """What :meth:`serialize` reads and how it renders it, worked out once per fieldset:
+        ``(name, getter, render or None)`` per attribute, ``(name, relationship, foreign key
+        attribute or None)`` per relationship."""
+        plans = self.__dict__.setdefault("_plans", {})
+        key = (
+            None if fieldset is None else frozenset(fieldset),
+            to_many,
+            len(self.fields),
+            len(self.relationships),
+        )
+        plan = plans.get(key)
+        if plan is None:
+            attributes = tuple(
+                (
+                    name,
+                    spec.compute if hasattr(spec, "compute") else attrgetter(spec.attr),
+                    None if type(spec).render is Field.render else spec.render,
+                )
+                for name, spec in self.fields.items()
+                if fieldset is None or name in fieldset
+            )
+            relationships = tuple(
+                (name, rel, None if rel.many else f"{rel.attr}_id")
+                for name, rel in self.relationships.items()
+                if (fieldset is None or name in fieldset) and (to_many or not rel.many)
+            )
+            plan = plans[key] = (attributes, relationships)
+        return plan
 
     def loader_options(self, fieldset: set[str] | None, include: list[str], to_many=True):
         """Eager loads so that a page of rows, with its links and includes, costs a fixed

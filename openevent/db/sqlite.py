@@ -40,6 +40,10 @@ BUSY_TIMEOUT_MS = 10_000
 _WRITES = "openevent_sqlite_writes"
 # Key in a pooled connection's ``info``: this connection is the writer whose turn it is.
 _HAS_TURN = "openevent.sqlite_has_turn"
+# The execution option that lets a writing transaction commit without waiting for the disk
+# (see for_writes), and the key in a pooled connection's ``info`` of its current level.
+_RELAXED = "openevent_sqlite_relaxed"
+_SYNCHRONOUS = "openevent.sqlite_synchronous"
 
 
 class Lane(enum.IntEnum):
@@ -125,6 +129,13 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
             )
         connection.info[_HAS_TURN] = True
         try:
+            # SQLite's default (FULL) syncs the log to disk at each commit; NORMAL does not,
+            # and a commit then survives the process dying but not the machine. The level
+            # cannot change inside a transaction: it is set before, when it differs.
+            level = "NORMAL" if connection.get_execution_options().get(_RELAXED) else "FULL"
+            if connection.info.get(_SYNCHRONOUS, "FULL") != level:
+                connection.exec_driver_sql(f"PRAGMA synchronous = {level}")
+                connection.info[_SYNCHRONOUS] = level
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             _on_end(connection)
@@ -155,12 +166,20 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
 
 
 def for_writes(
-    bind: Engine | Connection | None, lane: Lane = Lane.NEW
+    bind: Engine | Connection | None, lane: Lane = Lane.NEW, *, durable: bool = True
 ) -> Engine | Connection | None:
     """``bind`` for a transaction that may write: on a SQLite engine, the same engine (same
     pool) with transactions that begin ``BEGIN IMMEDIATE`` after waiting in ``lane`` of the
     process's writer queue; anything else unchanged (a connection already in a transaction, as
-    in the tests, keeps the way it began)."""
+    in the tests, keeps the way it began).
+
+    ``durable=False`` (bookkeeping that may be lost with the machine, never with the process:
+    see :mod:`openevent.jobs.bookkeeping`) commits without syncing the log to disk
+    (``PRAGMA synchronous = NORMAL`` for that transaction); on PostgreSQL
+    :func:`openevent.db.transaction_scope` sets ``synchronous_commit`` itself."""
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
-        return bind.execution_options(**{_WRITES: int(lane)})
+        options = {_WRITES: int(lane)}
+        if not durable:
+            options[_RELAXED] = True
+        return bind.execution_options(**options)
     return bind

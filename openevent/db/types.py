@@ -52,6 +52,23 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        # SQLite returns the stored text: parsed and given its offset in one step (a list
+        # reads thousands of these; the generic path parses, then converts in a second call).
+        def process(value):
+            if value is None:
+                return None
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                return value.replace(tzinfo=UTC)
+            return value.astimezone(UTC)
+
+        return process
+
 
 def _normalize_on_set(target, value, oldvalue, initiator):
     return None if value is None else to_utc(value)

@@ -15,6 +15,7 @@ from dramatiq.middleware import (
     Callbacks,
     CurrentMessage,
     Middleware,
+    MiddlewareError,
     Pipelines,
     Retries,
     ShutdownNotifications,
@@ -22,12 +23,11 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 from sqlalchemy import exists, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from openevent.db import Lane, transaction_scope, utcnow
+from openevent.db import Lane, transaction_scope
+from openevent.jobs.bookkeeping import bookkeeping_writer
 from openevent.jobs.definitions import Job, JobContext, known_jobs
-from openevent.models import JobDelivery, JobFailure
+from openevent.models import JobFailure
 from openevent.plugins import is_enabled_for_event
 
 log = logging.getLogger(__name__)
@@ -86,18 +86,9 @@ class WorkerDied(SkipMessage):
     """A message skipped because its deliveries ran out without the job finishing."""
 
 
-def _count_delivery(dbsession, message_id: str):
-    """An upsert adding one delivery of ``message_id`` and returning the count."""
-    dialect = dbsession.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    now = utcnow()
-    statement = insert(JobDelivery).values(
-        message_id=message_id, deliveries=1, last_delivered_at=now
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[JobDelivery.message_id],
-        set_={"deliveries": JobDelivery.deliveries + 1, "last_delivered_at": now},
-    ).returning(JobDelivery.deliveries)
+class DeliveryNotCounted(MiddlewareError):
+    """The delivery could not be counted (the database is unavailable, say): the job does not
+    run; the message fails this attempt and is retried with backoff like a job that raised."""
 
 
 class DeliveryCounter(Middleware):
@@ -106,10 +97,11 @@ class DeliveryCounter(Middleware):
     Dramatiq counts a retry (``message.options["retries"]``) only when the job raises. A
     message redelivered because its worker died (SIGKILL, out of memory) keeps its count, so
     a job that kills its worker every time would be delivered forever. Before each delivery
-    this middleware counts it in ``job_deliveries``, in a short transaction of its own (one
-    upsert ``... RETURNING``). A message started more than ``max_retries + 1`` times in all
-    (the job's ``max_retries``, or the setting) is recorded in ``job_failures``, failed (so
-    the broker dead-letters it) and not run again.
+    this middleware counts it in ``job_deliveries`` and waits for the count to commit: one
+    upsert ``... RETURNING`` in a short transaction shared with the other threads' counts
+    (:mod:`openevent.jobs.bookkeeping`). A message started more than ``max_retries + 1``
+    times in all (the job's ``max_retries``, or the setting) is recorded in ``job_failures``,
+    failed (so the broker dead-letters it) and not run again.
     """
 
     def __init__(self, registry, max_retries: int):
@@ -122,10 +114,17 @@ class DeliveryCounter(Middleware):
             "max_retries",
             actor.options.get("max_retries", self.max_retries) if actor else self.max_retries,
         )
+        # Committed (with other threads' counts: see openevent.jobs.bookkeeping) before the
+        # job starts, so a worker that dies running it has its delivery counted.
+        try:
+            deliveries = bookkeeping_writer(self.registry).count_delivery(message.message_id)
+        except Exception as exc:
+            # Dramatiq logs other errors of a middleware and runs the job all the same:
+            # uncounted, which a job that kills its worker must not be.
+            raise DeliveryNotCounted(f"{type(exc).__name__}: {exc}") from exc
+        if max_retries is None or deliveries <= max_retries + 1:
+            return
         with transaction_scope(self.registry, lane=Lane.JOB) as dbsession:
-            deliveries = dbsession.scalar(_count_delivery(dbsession, message.message_id))
-            if max_retries is None or deliveries <= max_retries + 1:
-                return
             retries = message.options.get("retries", 0)
             # Deliveries that were neither the first nor a retry after an exception: the
             # worker died (or, rarely, the message was sent twice).

@@ -12,9 +12,10 @@ import logging
 from datetime import timedelta
 
 import dramatiq
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from openevent.db import Lane, transaction_scope, utcnow
+from openevent.jobs.bookkeeping import bookkeeping_writer
 from openevent.jobs.broker import BROKER_KEY, EVENT_OPTION, PLUGIN_OPTION, actor_for
 from openevent.jobs.definitions import Job
 from openevent.models import JobDelivery, OutboxMessage
@@ -98,14 +99,9 @@ def _send_after_commit(committed: bool, registry, pending: list[dramatiq.Message
             break
         sent.append(message.message_id)
     try:
-        # One short transaction marks them all, in chunks that every database accepts.
-        with transaction_scope(registry, lane=Lane.FOLLOW_UP) as dbsession:
-            for start in range(0, len(sent), _RELAY_BATCH):
-                dbsession.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.message_id.in_(sent[start : start + _RELAY_BATCH]))
-                    .values(sent_at=utcnow())
-                )
+        # One short transaction marks them all, with what other threads of the process mark
+        # (and the deliveries their workers count) meanwhile: see openevent.jobs.bookkeeping.
+        bookkeeping_writer(registry).mark_sent(sent)
     except Exception:
         # Sent but not marked: the relay will send them again, which at-least-once allows.
         log.warning("could not mark %d job message(s) sent", len(sent), exc_info=True)

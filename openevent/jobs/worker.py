@@ -57,6 +57,10 @@ def run_worker(
     :func:`relay_outbox`) unless ``relay`` is false.
     """
     declare_known_jobs(registry)
+    interval = registry.settings["openevent.jobs.relay_interval_seconds"]
+    # The first round before any job starts: not beside the jobs' first transactions.
+    if relay:
+        _relay(registry, interval)
     with started_worker(
         registry[BROKER_KEY],
         queues=set(queues) if queues else None,
@@ -66,18 +70,19 @@ def run_worker(
         log.info("worker started: %d thread(s), queues %s", threads, ", ".join(queues or ["all"]))
         if started is not None:
             started.set()
-        interval = registry.settings["openevent.jobs.relay_interval_seconds"]
         try:
-            while True:
+            while not stop.wait(interval):
                 if relay:
-                    try:
-                        relay_outbox(registry)
-                    except Exception:
-                        log.exception("outbox relay failed; trying again in %d s", interval)
-                if stop.wait(interval):
-                    break
+                    _relay(registry, interval)
         finally:
             log.info("worker stopping: finishing the jobs in progress")
+
+
+def _relay(registry, interval) -> None:
+    try:
+        relay_outbox(registry)
+    except Exception:
+        log.exception("outbox relay failed; trying again in %d s", interval)
 
 
 class InProcessWorker:

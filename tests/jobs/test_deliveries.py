@@ -146,3 +146,27 @@ def test_a_message_sent_past_the_outbox_is_counted_too(registry, broker, run_job
     assert runs == [5, 5]  # max_retries=1: the third delivery is not run
     [failure] = _failures(registry)
     assert failure.message_id == message.message_id
+
+
+def test_a_delivery_that_cannot_be_counted_does_not_run_and_is_retried(
+    registry, broker, run_jobs, monkeypatch
+):
+    """Dramatiq runs a job whose middleware failed all the same; an uncounted delivery must not
+    run (its worker could die uncounted), so it fails this attempt and is retried."""
+    import openevent.jobs.bookkeeping as bookkeeping
+
+    real_count = bookkeeping._count
+    broken = [True]
+
+    def count_once_broken(connection, message_ids):
+        if message_ids and broken:  # a delivery's count, not the enqueuer's sent mark
+            broken.pop()
+            raise RuntimeError("database unavailable")
+        return real_count(connection, message_ids)
+
+    monkeypatch.setattr(bookkeeping, "_count", count_once_broken)
+    message_id = _enqueue_committed(registry, fails_then_works, 6)  # retried after 10-20 ms
+    run_jobs()
+    assert runs == [6]  # not run uncounted, run once counted
+    assert _outbox_row(registry, message_id)[0] == 1
+    assert _failures(registry) == []

@@ -1,0 +1,196 @@
+"""Rows of a list without the ORM: a page and its related rows read as plain columns.
+
+Hydrating ORM objects (identity map, instance state, attribute instrumentation, relationship
+collections) costs more than reading and serializing the rows themselves, and a list only reads
+them. :func:`fetch_page` runs the same statements the ORM's eager loads would (the page, then
+one per to-many relationship or include, whatever the page size) but as Core rows, and wraps
+each in a :class:`RowView`: the model's columns as attributes, to-many relationships as lists of
+views, so that :meth:`Resource.serialize` (and a subclass's override), ``Computed`` fields and
+``is_public`` read it as they read the ORM object.
+
+Anything else a view is asked for is answered as the ORM object would: a property or method of
+the model runs on the view; a to-one relationship comes from the session by its foreign key
+(the identity map first, as the ORM's lazy load does); anything left (a relationship not loaded
+here, say) from the ORM objects of the whole page, loaded in one statement on first use.
+"""
+
+from __future__ import annotations
+
+import types
+from functools import cache
+from inspect import getattr_static
+from typing import Any
+
+from sqlalchemy import Select, inspect, select
+from sqlalchemy.orm import RelationshipDirection
+
+_MISSING = object()
+
+
+@cache
+def _columns(model) -> tuple[tuple[str, Any], ...]:
+    """(attribute name, column attribute) of every column the ORM loads by default."""
+    mapper = inspect(model)
+    return tuple(
+        (prop.key, getattr(model, prop.key)) for prop in mapper.column_attrs if not prop.deferred
+    )
+
+
+@cache
+def _to_one(model) -> dict[str, tuple[type, str]]:
+    """Many-to-one relationships named by one foreign key column: name -> (target, key)."""
+    mapper = inspect(model)
+    found = {}
+    for rel in mapper.relationships:
+        if rel.direction is not RelationshipDirection.MANYTOONE or len(rel.local_columns) != 1:
+            continue
+        [column] = rel.local_columns
+        keys = [p.key for p in mapper.column_attrs if column in p.columns]
+        if keys:
+            found[rel.key] = (rel.mapper.class_, keys[0])
+    return found
+
+
+@cache
+def supports(model) -> bool:
+    """Whether rows of ``model`` can be read as views: one ``id`` primary key column."""
+    mapper = inspect(model)
+    return len(mapper.primary_key) == 1 and mapper.primary_key[0].key == "id"
+
+
+class _Page:
+    """What the views of one fetch share: the session, and the ORM objects once needed."""
+
+    __slots__ = ("dbsession", "model", "objects", "views")
+
+    def __init__(self, dbsession, model):
+        self.dbsession = dbsession
+        self.model = model
+        self.views: list[RowView] = []
+        self.objects: dict | None = None
+
+    def orm_object(self, row_id):
+        if self.objects is None:
+            ids = [view.id for view in self.views]
+            rows = self.dbsession.scalars(select(self.model).where(self.model.id.in_(ids)))
+            self.objects = {row.id: row for row in rows}
+        return self.objects.get(row_id)
+
+
+class RowView:
+    """One row: its columns as attributes; see the module docstring for anything else."""
+
+    def __init__(self, page: _Page, values):
+        self.__dict__.update(values)
+        self.__dict__["_RowView__page"] = page
+
+    def __getattr__(self, name: str):
+        page: _Page = self.__dict__["_RowView__page"]
+        model = page.model
+        try:
+            descriptor = getattr_static(model, name)
+        except AttributeError:
+            raise AttributeError(name) from None
+        if name not in inspect(model).all_orm_descriptors:
+            if isinstance(descriptor, property):
+                return descriptor.fget(self)
+            if isinstance(descriptor, types.FunctionType):
+                return types.MethodType(descriptor, self)
+            return getattr(model, name)
+        to_one = _to_one(model).get(name)
+        if to_one is not None:
+            target, key = to_one
+            value = self.__dict__.get(key)
+            return None if value is None else page.dbsession.get(target, value)
+        return getattr(page.orm_object(self.__dict__["id"]), name)
+
+    def __repr__(self) -> str:
+        page: _Page = self.__dict__["_RowView__page"]
+        return f"<{page.model.__name__} row {self.__dict__.get('id')}>"
+
+
+def _views(dbsession, model, statement: Select, parent: str | None = None) -> list:
+    """Run ``statement`` (columns labelled with attribute names) as views of ``model``; with
+    ``parent`` (the label of a first column naming the parent row), ``(parent, view)`` pairs,
+    one view per row of ``model`` however many parents share it."""
+    page = _Page(dbsession, model)
+    result = dbsession.execute(statement)
+    keys = tuple(result.keys())
+    new = object.__new__
+    views = page.views
+    if parent is not None:
+        keys = keys[1:]
+        pairs = []
+        seen: dict = {}
+        id_index = keys.index("id")
+        for values in result:
+            view = seen.get(values[id_index + 1])
+            if view is None:
+                view = seen[values[id_index + 1]] = new(RowView)
+                state = dict(zip(keys, values[1:], strict=True))
+                state["_RowView__page"] = page
+                view.__dict__ = state
+                views.append(view)
+            pairs.append((values[0], view))
+        return pairs
+    for values in result:
+        view = new(RowView)
+        state = dict(zip(keys, values, strict=True))
+        state["_RowView__page"] = page
+        view.__dict__ = state
+        views.append(view)
+    return views
+
+
+@cache
+def _column_select(model) -> tuple:
+    return tuple(attribute.label(key) for key, attribute in _columns(model))
+
+
+def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
+    """The rows of ``page`` (a ``select(resource.model)``, ordered and limited) as views, with
+    the to-many relationships ``to_many_needed`` (attribute names) and those ``include``
+    names loaded, in one statement each; None when the resource's rows cannot be read as
+    views (then the caller loads ORM objects)."""
+    model = resource.model
+    if not supports(model):
+        return None
+    relations = {}
+    for name in {*include, *to_many_needed}:
+        rel = resource.relationships[name]
+        target = rel.resource.model
+        if not supports(target) or target is model:
+            return None
+        if not rel.many and f"{rel.attr}_id" not in dict(_columns(model)):
+            return None
+        relations[name] = rel
+    views = _views(dbsession, model, page.with_only_columns(*_column_select(model)))
+    if not views:
+        return views
+    by_id = {view.id: view for view in views}
+    for rel in relations.values():
+        target = rel.resource.model
+        if rel.many:
+            parent = model.id.label("_parent_id")
+            statement = (
+                select(parent, *_column_select(target))
+                .select_from(model)
+                .join(getattr(model, rel.attr))
+                .where(model.id.in_(list(by_id)))
+                .order_by(parent, target.id)
+            )
+            lists: dict[int, list] = {view_id: [] for view_id in by_id}
+            for parent_id, view in _views(dbsession, target, statement, parent="_parent_id"):
+                lists[parent_id].append(view)
+            for view_id, targets in lists.items():
+                by_id[view_id].__dict__[rel.attr] = targets
+        else:
+            key = f"{rel.attr}_id"
+            ids = {view.__dict__[key] for view in views} - {None}
+            targets = {}
+            if ids:
+                statement = select(*_column_select(target)).where(target.id.in_(list(ids)))
+                targets = {t.id: t for t in _views(dbsession, target, statement)}
+            for view in views:
+                view.__dict__[rel.attr] = targets.get(view.__dict__[key])
+    return views

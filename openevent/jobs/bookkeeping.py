@@ -1,0 +1,264 @@
+"""The jobs' bookkeeping writes, batched: one short transaction for many deliveries and sends.
+
+Each message a worker starts is counted in ``job_deliveries`` before its job runs (see
+:class:`openevent.jobs.broker.DeliveryCounter`), and each message sent after a commit is marked
+sent in ``outbox``. One committed transaction each would cost as much as the jobs themselves
+(and, on SQLite, one more turn at the write lock each). Instead every thread hands its write to
+the process's :class:`BookkeepingWriter` and waits: one of them writes whatever has been handed
+over, in one transaction, and answers each waiter once it has committed; what arrives meanwhile
+goes into the next transaction (a *group commit*).
+
+Nothing is weaker than with one transaction each: a worker starts a job only after its
+delivery is committed, and a caller returns from :meth:`BookkeepingWriter.mark_sent` only after
+the marks are committed. A process that dies while its write waits (or while it is written)
+has not started the job (so no death goes uncounted: the delivery that died was committed
+before it started) or has not marked the message sent (so the relay sends it again, which
+at-least-once allows). Nor is anything slower when the process is idle: the writer starts on
+the first write handed over, without waiting to fill a batch.
+
+The writes need not survive the machine, only the process: they commit without waiting for the
+disk (PostgreSQL ``synchronous_commit = off``, SQLite ``synchronous = NORMAL``), which is
+what makes them cheap. A committed write is visible to every process at once; a database server
+or machine that crashes may forget the last ones, which counts a delivery less (or sends a
+message again). On PostgreSQL the writer keeps a connection of its own in autocommit mode, each
+statement a transaction of its own (one round trip); on SQLite it takes its turn at the write
+lock in the jobs' lane (:class:`openevent.db.Lane`) and writes everything in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import Counter
+from concurrent.futures import Future
+from contextlib import contextmanager
+
+import zope.sqlalchemy
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from openevent.db import Lane, for_writes, transaction_scope, utcnow
+
+log = logging.getLogger(__name__)
+
+WRITER_KEY = "openevent.jobs.bookkeeping_writer"
+# Rows per statement: every database takes this many bound parameters in one statement.
+CHUNK = 500
+
+_creating = threading.Lock()
+
+
+def bookkeeping_writer(registry) -> BookkeepingWriter:
+    """The app's writer in this process."""
+    writer = registry.get(WRITER_KEY)
+    if writer is None or writer.pid != os.getpid():
+        with _creating:
+            writer = registry.get(WRITER_KEY)
+            if writer is None or writer.pid != os.getpid():
+                writer = registry[WRITER_KEY] = BookkeepingWriter(registry)
+    return writer
+
+
+class BookkeepingWriter:
+    """Writes delivery counts and sent marks for many threads, a batch at a time.
+
+    No thread of its own: the first thread to hand over a write while none is being written
+    writes the batch (its own and whatever the others hand over until it has begun); the
+    others wait for it, and one of those left over writes the next batch. Waking a thread costs
+    more than the write on a busy machine, so the writer is whoever is there already.
+    """
+
+    def __init__(self, registry):
+        self.registry = registry
+        self.pid = os.getpid()
+        self._condition = threading.Condition()
+        self._deliveries: list[tuple[str, Future]] = []
+        self._sent: list[tuple[list[str], Future]] = []
+        self._writing = False
+        self._connection: Connection | None = None  # kept while writes keep coming
+        self.batches = 0  # written so far (tests and benchmarks)
+
+    def count_delivery(self, message_id: str) -> int:
+        """Add one delivery of ``message_id``; return its deliveries so far, once committed."""
+        return self._submit(self._deliveries, message_id)
+
+    def mark_sent(self, message_ids: list[str]) -> None:
+        """Mark the outbox rows of ``message_ids`` sent; return once committed."""
+        if message_ids:
+            self._submit(self._sent, list(message_ids))
+
+    def _submit(self, queue: list, item):
+        future: Future = Future()
+        with self._condition:
+            queue.append((item, future))
+            while self._writing and not future.done():
+                self._condition.wait()
+            if future.done():
+                return future.result()
+            self._writing = True
+        try:
+            self._write_batch()
+        except Exception:  # its waiters know (this thread among them)
+            self._close()
+        finally:
+            with self._condition:
+                self._writing = False
+                idle = not (self._deliveries or self._sent)
+                self._condition.notify_all()
+            if idle:  # give the connection back; under load it is kept from batch to batch
+                self._close()
+        return future.result()
+
+    def _write_batch(self) -> None:
+        taken = None
+        for attempt in (1, 2):
+            counted, atomic, fresh = None, True, self._connection is None
+            try:
+                with self._transaction() as (connection, atomic):
+                    # Begun (on SQLite: the write lock taken) before taking what was handed
+                    # over until then: a write waits for one batch at most.
+                    if taken is None:
+                        taken = self._take()
+                    deliveries, sent = taken
+                    counted = _count(connection, [m for m, _ in deliveries])
+                    if not atomic:  # committed already, whatever happens to the marks
+                        _resolve_counts(deliveries, counted)
+                    _mark_sent(connection, [i for ids, _ in sent for i in ids])
+            except BaseException as exc:
+                if (
+                    attempt == 1
+                    and not fresh
+                    and counted is None
+                    and isinstance(exc, DBAPIError)
+                    and exc.connection_invalidated
+                ):
+                    # The connection kept from an earlier batch was lost (a database
+                    # restart): once more on a new one.
+                    self._close()
+                    continue
+                deliveries, sent = taken if taken is not None else self._take()
+                if counted is None or atomic:
+                    for _, future in deliveries:
+                        future.set_exception(exc)
+                for _, future in sent:
+                    future.set_exception(exc)
+                raise
+            break
+        self.batches += 1
+        if atomic:
+            _resolve_counts(deliveries, counted)
+        for _, future in sent:
+            future.set_result(None)
+
+    def _take(self) -> tuple[list, list]:
+        with self._condition:
+            taken = self._deliveries, self._sent
+            self._deliveries, self._sent = [], []
+        return taken
+
+    @contextmanager
+    def _transaction(self):
+        """``(connection, atomic)``: the batch's transaction, or (PostgreSQL) a connection in
+        autocommit mode, where each statement commits on its own."""
+        bind = self.registry["dbsession_factory"].kw["bind"]
+        if isinstance(bind, Connection):
+            # The tests': one connection in a transaction, joined through the session as
+            # every other transaction of the app joins it.
+            with transaction_scope(self.registry, lane=Lane.JOB) as dbsession:
+                connection = dbsession.connection()
+                zope.sqlalchemy.mark_changed(dbsession)
+                yield connection, True
+            return
+        if self._connection is None:
+            self._connection = self._connect(bind)
+        connection = self._connection
+        if connection.dialect.name == "postgresql":
+            yield connection, False
+            connection.commit()  # ends SQLAlchemy's transaction; the statements committed
+        else:
+            with connection.begin():
+                yield connection, True
+
+    def _connect(self, engine) -> Connection:
+        if engine.dialect.name != "postgresql":
+            # Begins with BEGIN IMMEDIATE in the jobs' lane, committing without a disk sync.
+            return for_writes(engine, Lane.JOB, durable=False).connect()
+        # Autocommit (reset when the connection goes back to the pool), without waiting for
+        # the disk (reset in _close).
+        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql("SET synchronous_commit TO OFF")
+        connection.commit()
+        return connection
+
+    def _close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.dialect.name == "postgresql" and not connection.invalidated:
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
+        except Exception:
+            connection.invalidate()  # not back to the pool with the setting
+        finally:
+            connection.close()
+
+
+def _resolve_counts(deliveries: list[tuple[str, Future]], before: Counter) -> None:
+    for message_id, future in deliveries:
+        before[message_id] += 1
+        future.set_result(before[message_id])
+
+
+def _driver_sql(connection: Connection, sql: str, rows: int, per_row: int) -> str:
+    """``sql`` with ``{values}`` replaced by ``rows`` tuples of ``per_row`` placeholders, in the
+    driver's style: statements this simple skip SQLAlchemy's compiler, which costs more here
+    than the database."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    row = "(" + ", ".join([mark] * per_row) + ")"
+    return sql.format(values=", ".join([row] * rows), mark=mark)
+
+
+def _timestamp(connection: Connection, value):
+    # As openevent.db.UTCDateTime stores it: naive UTC text on SQLite.
+    if connection.dialect.name == "sqlite":
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value
+
+
+_COUNT_SQL = (
+    "INSERT INTO job_deliveries (message_id, deliveries, last_delivered_at) VALUES {values}"
+    " ON CONFLICT (message_id) DO UPDATE SET"
+    " deliveries = job_deliveries.deliveries + excluded.deliveries,"
+    " last_delivered_at = excluded.last_delivered_at"
+    " RETURNING message_id, deliveries"
+)
+_SENT_SQL = "UPDATE outbox SET sent_at = {mark} WHERE message_id IN ({marks})"
+
+
+def _count(connection: Connection, message_ids: list[str]) -> Counter:
+    """Add one delivery per item of ``message_ids`` (a message may come more than once);
+    return, per message, its deliveries before."""
+    before: Counter = Counter()
+    added = Counter(message_ids)
+    # In one order in every process, so two writers never wait for each other's rows.
+    names = sorted(added)
+    now = _timestamp(connection, utcnow())
+    for start in range(0, len(names), CHUNK):
+        chunk = names[start : start + CHUNK]
+        parameters = tuple(v for m in chunk for v in (m, added[m], now))
+        sql = _driver_sql(connection, _COUNT_SQL, len(chunk), 3)
+        for message_id, total in connection.exec_driver_sql(sql, parameters):
+            before[message_id] = total - added[message_id]
+    return before
+
+
+def _mark_sent(connection: Connection, message_ids: list[str]) -> None:
+    ids = sorted(set(message_ids))
+    now = _timestamp(connection, utcnow())
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        sql = _SENT_SQL.format(mark=mark, marks=", ".join([mark] * len(chunk)))
+        connection.exec_driver_sql(sql, (now, *chunk))
