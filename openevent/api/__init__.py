@@ -69,6 +69,8 @@ def includeme(config):
 
     with config.route_prefix_context("/v1"):
         config.include(".auth")
+        # Before .events: POST /v1/events/import names no event.
+        config.include(".imports")
         config.include(".events")
         config.include(".event_types")
         config.include(".languages")
@@ -76,7 +78,6 @@ def includeme(config):
         config.include(".program")
         config.include(".sponsors")
         config.include(".event_plugins")
-        config.include(".imports")
         # Last: it describes the routes above.
         config.include(".openapi")
 

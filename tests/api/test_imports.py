@@ -134,3 +134,114 @@ def test_only_the_importer_and_admins_see_an_import(testapp, dbsession, start_im
     testapp.get(f"/v1/import-jobs/{job_id}", headers=token_for(admin), status=200)
     for bad in ("abc", "0x1", "99999999999", "-1"):
         testapp.get(f"/v1/import-jobs/{bad}", headers=token_for(admin), status=404)
+
+
+def test_posting_an_export_starts_an_import_the_user_owns(
+    testapp, dbsession, run_jobs, headers, user, memory_storage
+):
+    upload = ("file", "pycon.zip", zipped(SAMPLES / "PyCon17"))
+    response = testapp.post("/v1/events/import", upload_files=[upload], headers=_auth(headers))
+    assert response.status_int == 202
+    job = response.json["data"]
+    assert job["type"] == "import-job" and job["attributes"]["state"] == "queued"
+    assert job["attributes"]["file-name"] == "pycon.zip"
+    assert response.headers["Location"].endswith(f"/v1/import-jobs/{job['id']}")
+    run_jobs()
+    done = testapp.get(f"/v1/import-jobs/{job['id']}", headers=headers).json["data"]
+    assert done["attributes"]["state"] == "done"
+    event_id = int(done["relationships"]["event"]["data"]["id"])
+    roles = testapp.get(f"/v1/events/{event_id}", headers=headers).json["data"]
+    assert roles["attributes"]["name"] == "PyCon 2017"
+    assert memory_storage.list("imports/") == []
+
+
+def test_a_zip_body_and_strict_in_the_query_string(testapp, headers, run_jobs):
+    body = zipped(SAMPLES / "PyCon17")
+    response = testapp.post(
+        "/v1/events/import?strict=true",
+        body,
+        headers={**_auth(headers), "Content-Type": "application/zip"},
+        status=202,
+    )
+    assert response.json["data"]["attributes"]["strict"] is True
+    run_jobs()
+    job_id = response.json["data"]["id"]
+    failed = testapp.get(f"/v1/import-jobs/{job_id}", headers=headers).json["data"]
+    assert failed["attributes"]["state"] == "failed"
+
+
+def _bomb() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("event", b"{}")
+        archive.writestr("sessions", bytes(20 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+def _traversal() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../../etc/event", b"{}")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"not a zip", "not a zip archive"),
+        (_bomb(), "zip bomb"),
+        (_traversal(), "'..' segment"),
+    ],
+    ids=["not-a-zip", "bomb", "traversal"],
+)
+def test_hostile_uploads_are_refused_at_once_and_nothing_is_kept(
+    testapp, dbsession, headers, memory_storage, content, reason
+):
+    before = dbsession.scalar(select(func.count()).select_from(ImportJob))
+    response = testapp.post(
+        "/v1/events/import",
+        upload_files=[("file", "x.zip", content)],
+        headers=_auth(headers),
+        status=422,
+    )
+    assert reason in response.json["errors"][0]["detail"]
+    assert dbsession.scalar(select(func.count()).select_from(ImportJob)) == before
+    assert memory_storage.list("imports/") == []
+
+
+def test_bad_requests_to_the_import_route(testapp, headers, registry):
+    auth = _auth(headers)
+    testapp.post("/v1/events/import", b"x", headers={"Content-Type": "application/zip"}, status=401)
+    testapp.post(
+        "/v1/events/import", b"{}", headers={**auth, "Content-Type": "application/json"}, status=415
+    )
+    testapp.post("/v1/events/import", {"strict": "true"}, headers=auth, status=415)
+    no_file = testapp.post(
+        "/v1/events/import",
+        {"strict": "true"},
+        upload_files=[("other", "x.zip", b"PK")],
+        headers=auth,
+        status=422,
+    )
+    assert "form field 'file'" in no_file.json["errors"][0]["detail"]
+    testapp.post(
+        "/v1/events/import?strict=maybe",
+        zipped(SAMPLES / "PyCon17"),
+        headers={**auth, "Content-Type": "application/zip"},
+        status=400,
+    )
+    limit = registry.settings["openevent.import.max_upload_bytes"]
+    registry.settings["openevent.import.max_upload_bytes"] = 1000
+    try:
+        testapp.post(
+            "/v1/events/import",
+            zipped(SAMPLES / "PyCon17"),
+            headers={**auth, "Content-Type": "application/zip"},
+            status=413,
+        )
+    finally:
+        registry.settings["openevent.import.max_upload_bytes"] = limit
+
+
+def _auth(headers: dict) -> dict:
+    return {"Authorization": headers["Authorization"]}
