@@ -66,6 +66,10 @@ class Resource:
 
     # Event-scoped resources answer to their event's team; the event answers to its own.
     event_attr: ClassVar[str] = "event"
+    # Lists read rows as plain values (openevent.api.rows), which serialize and Computed fields
+    # read like ORM objects. A resource whose code needs the ORM object itself (its session or
+    # instance state, through sqlalchemy.inspect) sets this, and its lists load ORM objects.
+    orm_rows: ClassVar[bool] = False
 
     def __post_init__(self):
         # JSON:API: attributes and relationships share one namespace with "type" and "id".

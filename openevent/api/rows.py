@@ -153,13 +153,13 @@ def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
     names loaded, in one statement each; None when the resource's rows cannot be read as
     views (then the caller loads ORM objects)."""
     model = resource.model
-    if not supports(model):
+    if not supports(model) or resource.orm_rows:
         return None
     relations = {}
     for name in {*include, *to_many_needed}:
         rel = resource.relationships[name]
         target = rel.resource.model
-        if not supports(target) or target is model:
+        if not supports(target) or target is model or rel.resource.orm_rows:
             return None
         if not rel.many and f"{rel.attr}_id" not in dict(_columns(model)):
             return None

@@ -86,6 +86,8 @@ def _download_url(job: ExportJob) -> str | None:
 
 
 class ExportJobResource(Resource):
+    orm_rows = True  # its computed state reads the job's session (for the app's storage)
+
     def default_order(self):
         return [ExportJob.created_at.desc()]
 
