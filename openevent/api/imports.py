@@ -36,22 +36,14 @@ from openevent.importer.archive import Archive, ArchiveLimits, ArchiveRefused
 from openevent.importer.jobs import run_import
 from openevent.models import ImportJob, ImportState, JobFailure
 
-RUNNING = (ImportState.QUEUED, ImportState.RUNNING)
+RUNNING = (ImportState.QUEUED, ImportState.RUNNING)  # StrEnums: equal to their values
 
 
 class ImportJobResource(Resource):
     event_attr = None  # an import belongs to its user; its times are shown in UTC
 
-    def serialize(self, obj, ctx, fieldset=None, team=False, to_many=True):
-        document = super().serialize(obj, ctx, fieldset, team, to_many)
-        died = getattr(obj, "died", None)  # set by the views from the job's failure record
-        attributes = document["attributes"]
-        if died is not None and obj.state in RUNNING:
-            if "state" in attributes:
-                attributes["state"] = ImportState.FAILED.value
-            if "error" in attributes:
-                attributes["error"] = {"reason": f"the import job died: {died}"}
-        return document
+    def default_order(self):
+        return [ImportJob.created_at.desc()]
 
 
 import_job_resource = register(
@@ -91,16 +83,25 @@ def _user(request):
     return user
 
 
-def _note_deaths(request, jobs) -> None:
-    """Jobs still queued or running whose message failed for good died: say so."""
-    waiting = {job.message_id: job for job in jobs if job.state in RUNNING and job.message_id}
+def _show_deaths(request, items: list[dict], *where) -> None:
+    """Jobs still queued or running whose message failed for good died: the resource objects
+    ``items`` say so. ``where`` picks the jobs to look at (one statement for them all)."""
+    waiting = [item for item in items if item["attributes"].get("state") in RUNNING]
     if not waiting:
         return
-    failures = request.dbsession.execute(
-        select(JobFailure.message_id, JobFailure.error).where(JobFailure.message_id.in_(waiting))
+    deaths = dict(
+        request.dbsession.execute(
+            select(ImportJob.id, JobFailure.error)
+            .join(JobFailure, JobFailure.message_id == ImportJob.message_id)
+            .where(ImportJob.state.in_(RUNNING), *where)
+        ).all()
     )
-    for message_id, error in failures:
-        waiting[message_id].died = error
+    for item in waiting:
+        error = deaths.get(int(item["id"]))
+        if error is not None:
+            item["attributes"]["state"] = ImportState.FAILED.value
+            if "error" in item["attributes"]:
+                item["attributes"]["error"] = {"reason": f"the import job died: {error}"}
 
 
 def read_import_job(request):
@@ -116,8 +117,9 @@ def read_import_job(request):
     query = parse_document_params(request, import_job_resource)
     if query.include:
         raise BadRequest("include is not supported here", parameter="include")
-    _note_deaths(request, [job])
-    return render_one(request, import_job_resource, job, query, team=True)
+    document = render_one(request, import_job_resource, job, query, team=True)
+    _show_deaths(request, [document["data"]], ImportJob.id == job.id)
+    return document
 
 
 def list_import_jobs(request):
@@ -128,6 +130,7 @@ def list_import_jobs(request):
         raise BadRequest("include is not supported here", parameter="include")
     statement = select(ImportJob).where(ImportJob.user_id == user.id)
     document = render_list(request, import_job_resource, statement, query, team=True)
+    _show_deaths(request, document["data"], ImportJob.user_id == user.id)
     return document
 
 

@@ -111,7 +111,7 @@ class Loader:
     def __init__(self, dbsession, report: Report):
         self.dbsession = dbsession
         self.report = report
-        self._links: dict[type, list[dict]] = {}  # model -> its inserted rows, ids included
+        self._inserted: dict[type, list[dict]] = {}  # model -> its inserted rows, ids included
         self.nested: dict[str, list] = {}  # rows nested in the event's file, by part
         self.naive_times: Counter = Counter()  # file -> values read in the event's timezone
 
@@ -195,8 +195,8 @@ class Loader:
     def program(self, program: Program, event: Event) -> dict[Record, int]:
         """Insert the rows of every collection, linked; returns their ids by record.
 
-        Rows go in with one bulk ``INSERT ... RETURNING`` per table (thousands of ORM objects
-        would cost several times more) and are reported to the change machinery as created
+        Rows go in with one bulk ``INSERT`` per table (thousands of ORM objects would cost
+        several times more) and are reported to the change machinery as created
         (:func:`openevent.changes.record_insert`), so plugins hear of them as of any others.
         """
         self.dbsession.flush()  # the event's id
@@ -218,32 +218,17 @@ class Loader:
                 row = {"event_id": event.id}
                 record_values, _ = translate(file, type_, record.values)
                 if not self.values(resource, row, record_values, ctx, collection, record.id):
-                    missing = [k for k, f in resource.fields.items() if f.required]
-                    self.report.skipped(
-                        collection, record.id, f"no valid {' or '.join(missing)}: not imported"
-                    )
+                    self._not_imported(resource, collection, record.id)
                     continue
-                for column in ("created_at", "last_modified_at"):
-                    if column in columns:
-                        row[column] = now
                 if collection == "sessions":
                     self._session_links(program, record, row, ids, columns)
                 kept.append(record)
                 rows.append(row)
-            if rows:
-                for record, row, new_id in zip(
-                    kept, rows, self._new_ids(model, len(rows)), strict=True
-                ):
-                    ids[record] = row["id"] = new_id
-                _same_keys(rows, columns)
-                # Core, not the ORM's bulk insert: that one leaves out each row's None values,
-                # splitting the rows into as many statements as there are patterns of them.
-                self.dbsession.execute(insert(model.__table__), rows)
-            self.report.counts[collection] = len(rows)
-            self._links[model] = rows
+            self._insert(model, rows, collection, now)
+            ids.update(zip(kept, (row["id"] for row in rows), strict=True))
         self._insert_social_links(event, ctx, now)
         self._insert_speakers_of_sessions(program, ids)
-        for model, rows in self._links.items():
+        for model, rows in self._inserted.items():
             changes.record_insert(self.dbsession, model, rows)
         mark_changed(self.dbsession)
         for file, count in sorted(self.naive_times.items()):
@@ -268,19 +253,30 @@ class Loader:
             if self.values(resource, row, values, ctx, file, item.get("id", position)):
                 rows.append(row)
             else:
-                self.report.skipped(file, item.get("id", position), "no valid name or link")
+                self._not_imported(resource, file, item.get("id", position))
+        self._insert(resource.model, rows, "social-links", now)
+
+    def _not_imported(self, resource, file: str, id_) -> None:
+        required = " or ".join(name for name, spec in resource.fields.items() if spec.required)
+        self.report.skipped(file, id_, f"no valid {required}: not imported")
+
+    def _insert(self, model, rows: list[dict], collection: str, now) -> None:
+        """Insert ``rows`` of ``model`` in one statement, giving each its ``id`` and timestamps;
+        they are counted on the report and reported as created at the end."""
+        self.report.counts[collection] = len(rows)
         if not rows:
             return
-        model = resource.model
+        columns = model.__table__.c
         for row, new_id in zip(rows, self._new_ids(model, len(rows)), strict=True):
             row["id"] = new_id
             for column in ("created_at", "last_modified_at"):
-                if column in model.__table__.c:
+                if column in columns:
                     row[column] = now
-        _same_keys(rows, model.__table__.c)
+        _same_keys(rows, columns)
+        # Core, not the ORM's bulk insert: that one leaves out each row's None values,
+        # splitting the rows into as many statements as there are patterns of them.
         self.dbsession.execute(insert(model.__table__), rows)
-        self.report.counts["social-links"] = len(rows)
-        self._links[model] = rows
+        self._inserted[model] = rows
 
     def _new_ids(self, model, count: int) -> list[int]:
         """``count`` ids for new rows of ``model``, taken before the insert.
@@ -344,7 +340,7 @@ class Loader:
             (Session, by_session, "speakers"),
             (Speaker, by_speaker, "sessions"),
         ):
-            for row in self._links.get(model, []):
+            for row in self._inserted.get(model, []):
                 if row["id"] in linked:
                     row[key] = tuple(linked[row["id"]])
 

@@ -122,6 +122,10 @@ def test_a_job_that_died_shows_failed(testapp, dbsession, tm, start_import, head
     assert attributes["error"] == {
         "reason": "the import job died: worker died 4 times while running this job"
     }
+    # The list says so too.
+    [listed] = testapp.get("/v1/import-jobs", headers=headers).json["data"]
+    assert listed["attributes"]["state"] == "failed"
+    assert listed["attributes"]["error"] == attributes["error"]
 
 
 def test_only_the_importer_and_admins_see_an_import(testapp, dbsession, start_import, token_for):
