@@ -118,3 +118,42 @@ def test_mapped_timezones_and_naive_times_are_reported(dbsession, owner, tmp_pat
     assert ("repaired", "event", "timezone 'Hawaii-Aleutian' read as America/Adak") in findings
     assert ("warning", "sessions", "2 times without a UTC offset read in America/Adak") in findings
     assert ("warning", "event", "2 times without a UTC offset read in America/Adak") in findings
+
+
+def test_imported_rows_reach_plugins_as_creations(dbsession, tm, owner, tmp_path, captured_changes):
+    from openevent.changes import EventCreated, SessionCreated, SpeakerCreated, TrackCreated
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "event").write_text(
+        json.dumps(
+            {
+                "id": 1,
+                "name": "Camp",
+                "timezone": "Europe/Berlin",
+                "starts-at": "2030-05-01T09:00:00+02:00",
+                "ends-at": "2030-05-02T18:00:00+02:00",
+            }
+        )
+    )
+    (folder / "tracks").write_text(json.dumps([{"id": 3, "name": "Web"}]))
+    (folder / "speakers").write_text(json.dumps([{"id": 7, "name": "Ada"}]))
+    (folder / "sessions").write_text(
+        json.dumps([{"id": 5, "title": "Hello", "track": {"id": 3}, "speakers": [{"id": 7}]}])
+    )
+    event, _ = import_archive(dbsession, folder, owner_id=owner.id)
+    event_id = event.id
+    tm.commit()
+    tm.begin()
+    by_type = {type(change): change for change in captured_changes}
+    assert by_type[EventCreated].id == event_id
+    track, speaker, session = (
+        by_type[TrackCreated],
+        by_type[SpeakerCreated],
+        by_type[SessionCreated],
+    )
+    assert {track.event_id, speaker.event_id, session.event_id} == {event_id}
+    assert session.changes["title"] == (None, "Hello")
+    assert session.changes["track_id"] == (None, track.id)
+    assert session.changes["speakers"] == (None, (speaker.id,))
+    assert speaker.changes["sessions"] == (None, (session.id,))
