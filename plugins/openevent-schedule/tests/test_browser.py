@@ -77,6 +77,16 @@ def page(browser, server):
     context.close()
 
 
+def _follow(page, target) -> None:
+    """Click a link or button and wait until the page it leads to has loaded.
+
+    A click only starts the navigation: reading the page straight after it may read the old
+    one, or none while the new one arrives.
+    """
+    with page.expect_navigation():
+        target.click()
+
+
 def _screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=not name.startswith("schedule"))
@@ -97,22 +107,22 @@ def test_click_through_schedule_session_and_speaker(page):
     page.goto(f"/events/{IDENTIFIER}/")
     assert page.locator("h1").inner_text() == "FOSSASIA Summit 2017"
     _screenshot(page, "event")
-    page.get_by_role("link", name="Schedule", exact=True).click()
-    page.get_by_role("link", name="Fri, Mar 17").click()
+    _follow(page, page.get_by_role("link", name="Schedule", exact=True))
+    _follow(page, page.get_by_role("link", name="Fri, Mar 17"))
     _screenshot(page, "schedule-grid")
     card = page.locator("article.session", has_text=KEYNOTE)
     # Singapore time, though the browser is in New York.
     assert card.locator("time").first.inner_text() == "2:25\u202fPM"
-    card.get_by_role("link", name=KEYNOTE).click()
+    _follow(page, card.get_by_role("link", name=KEYNOTE))
     assert page.locator("h1").inner_text() == KEYNOTE
     when = page.locator(".facts dd").first.inner_text()
     assert when == "Friday, March 17, 2017, 2:25\u202fPM\u20132:50\u202fPM +0800"  # an en dash
     _screenshot(page, "session")
-    page.get_by_role("link", name="Frank Karlitschek").click()
+    _follow(page, page.get_by_role("link", name="Frank Karlitschek"))
     assert page.locator("h1").inner_text() == "Frank Karlitschek"
     assert page.get_by_role("link", name=KEYNOTE).is_visible()
     _screenshot(page, "speaker")
-    page.get_by_role("link", name="Speakers", exact=True).click()
+    _follow(page, page.get_by_role("link", name="Speakers", exact=True))
     _screenshot(page, "speakers")
     assert page.locator(".people li").count() > 150
 
@@ -121,13 +131,13 @@ def test_switch_language_and_filter_by_track(page):
     page.goto(f"/events/{IDENTIFIER}/schedule?view=list")
     switch = page.get_by_role("navigation", name="Language").get_by_role("link")
     assert switch.all_inner_texts() == ["Deutsch", "English", "français"]
-    switch.filter(has_text="Deutsch").click()
+    _follow(page, switch.filter(has_text="Deutsch"))
     assert page.locator("html").get_attribute("lang") == "de"
     assert page.locator("h1").inner_text() == "Programm"
     card = page.locator("article.session", has_text=KEYNOTE)
     assert card.locator("time").first.inner_text() == "14:25"
     page.get_by_label("Thema").select_option(label="Open Tech")
-    page.get_by_role("button", name="Anzeigen").click()
+    _follow(page, page.get_by_role("button", name="Anzeigen"))
     assert "track=" in page.url
     assert "lang=de" in page.url
     assert page.locator("h1").inner_text() == "Programm"
@@ -167,9 +177,9 @@ def test_everything_works_without_javascript(browser, server):
     page = context.new_page()
     page.goto(f"/events/{IDENTIFIER}/schedule")
     page.get_by_label("Track").select_option(label="Python")
-    page.get_by_role("button", name="Show").click()
+    _follow(page, page.get_by_role("button", name="Show"))
     assert set(page.locator(".session-track").all_inner_texts()) == {"Python"}
-    page.locator("article.session h3 a").first.click()
+    _follow(page, page.locator("article.session h3 a").first)
     assert page.locator(".facts").is_visible()
     context.close()
 
@@ -190,7 +200,7 @@ def test_no_serious_accessibility_violations(page, path):
 
 def test_no_serious_accessibility_violations_on_session_and_speaker_pages(page):
     page.goto(f"/events/{IDENTIFIER}/schedule?view=list")
-    page.get_by_role("link", name=KEYNOTE).click()
+    _follow(page, page.get_by_role("link", name=KEYNOTE))
     assert _axe_violations(page) == []
-    page.get_by_role("link", name="Frank Karlitschek").click()
+    _follow(page, page.get_by_role("link", name="Frank Karlitschek"))
     assert _axe_violations(page) == []
