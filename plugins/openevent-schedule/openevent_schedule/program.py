@@ -18,12 +18,8 @@ from openevent.models import Event, Microlocation, Session, Speaker, Track
 
 
 def biography(speaker: Speaker) -> str | None:
-    """A speaker's biography (HTML): the one place that knows what the field is called."""
-    for name in ("short_biography", "long_biography", "bio"):
-        value = getattr(speaker, name, None)
-        if value:
-            return value
-    return None
+    """The biography a speaker's page shows (HTML): the long one, or else the short one."""
+    return speaker.long_biography or speaker.short_biography or None
 
 
 def public_speakers(session: Session) -> list[Speaker]:

@@ -36,8 +36,8 @@ def _time(value: str | None) -> datetime | None:
 
 
 def _speaker_fields(item: dict) -> dict:
-    """The speaker's attributes; the biography's name is the model's (``bio`` for now)."""
-    fields = {
+    """The speaker's attributes, from the sample's dasherized keys."""
+    return {
         "name": item["name"].strip() or "Anonymous",
         "photo_url": item.get("photo-url") or None,
         "organisation": item.get("organisation") or None,
@@ -45,13 +45,9 @@ def _speaker_fields(item: dict) -> dict:
         "twitter": item.get("twitter") or None,
         "github": item.get("github") or None,
         "linkedin": item.get("linkedin") or None,
+        "short_biography": item.get("short-biography") or None,
+        "long_biography": item.get("long-biography") or None,
     }
-    biography = item.get("short-biography") or item.get("long-biography") or None
-    for name in ("short_biography", "bio"):
-        if hasattr(Speaker, name):
-            fields[name] = biography
-            break
-    return fields
 
 
 def load_fossasia(dbsession, identifier: str = "fossasia17") -> Event:
