@@ -20,7 +20,16 @@ from sqlalchemy import func, insert, select
 from zope.sqlalchemy import mark_changed
 
 from openevent import changes, open_event_format
-from openevent.api.fields import Choice, DateTime, Duration, FieldContext, Html, Invalid, String
+from openevent.api.fields import (
+    Choice,
+    DateTime,
+    Duration,
+    FieldContext,
+    Html,
+    Invalid,
+    String,
+    Url,
+)
 from openevent.api.resources import RESOURCES, Resource
 from openevent.db import utcnow
 from openevent.importer.normalize import Program, Record, dasherize
@@ -108,9 +117,11 @@ def _naive(value) -> bool:
 
 
 class Loader:
-    def __init__(self, dbsession, report: Report):
+    def __init__(self, dbsession, report: Report, media=None):
         self.dbsession = dbsession
         self.report = report
+        # Where relative URLs (files of the archive) go: openevent.importer.media.
+        self.media = media
         self._inserted: dict[type, list[dict]] = {}  # model -> its inserted rows, ids included
         self.nested: dict[str, list] = {}  # rows nested in the event's file, by part
         self.naive_times: Counter = Counter()  # file -> values read in the event's timezone
@@ -137,6 +148,8 @@ class Loader:
                 value = value.strip().lower()
             elif isinstance(spec, String) and not isinstance(spec, Html) and isinstance(value, str):
                 value = value.strip()
+            if isinstance(spec, Url) and self.media is not None:
+                value = self.media.resolve(resource.type, file, id_, key, spec, value)
             if value == "" and spec.nullable:
                 value = None  # exports write "" for "none"
             if not self._set(spec, obj, key, value, ctx, file, id_) and spec.required:
