@@ -159,7 +159,9 @@ class ImportedMedia:
         member = self.archive.member_at(relative)
         if member is None:
             self.report.skipped(
-                file, id_, f"{key}: {value!r} names no file of the archive; left empty"
+                file,
+                id_,
+                f"{key}: {value!r} is neither an absolute URL nor a file of the archive; left empty",
             )
             return None
         if self.event_id is None:
