@@ -2,6 +2,7 @@
 admins) follow it at /v1/import-jobs; a failing import leaves no event; a dead job shows failed."""
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 
 from openevent.importer.jobs import run_import
 from openevent.jobs.outbox import enqueue
-from openevent.models import Event, ImportJob, ImportState, JobFailure
+from openevent.models import Event, ImportJob, ImportState, JobFailure, Session
 from openevent.testing import JSONAPI_HEADERS, make_user
 
 SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "open-event"
@@ -249,3 +250,59 @@ def test_bad_requests_to_the_import_route(testapp, headers, registry):
 
 def _auth(headers: dict) -> dict:
     return {"Authorization": headers["Authorization"]}
+
+
+def _media_export(session_ends_at: str) -> bytes:
+    """An export whose session has its slides in the archive."""
+    event = {
+        "name": "With slides",
+        "timezone": "UTC",
+        "starts-at": "2026-05-01T09:00:00+00:00",
+        "ends-at": "2026-05-02T18:00:00+00:00",
+    }
+    session = {
+        "id": 1,
+        "title": "Talk",
+        "slides-url": "slides/talk.pdf",
+        "starts-at": "2026-05-01T10:00:00+00:00",
+        "ends-at": session_ends_at,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("event", json.dumps(event))
+        archive.writestr("sessions", json.dumps([session]))
+        archive.writestr("slides/talk.pdf", b"%PDF-1.4 slides")
+    return buffer.getvalue()
+
+
+def _run(testapp, headers, run_jobs, body: bytes, strict: bool) -> dict:
+    response = testapp.post(
+        f"/v1/events/import?strict={str(strict).lower()}",
+        body,
+        headers={**_auth(headers), "Content-Type": "application/zip"},
+        status=202,
+    )
+    run_jobs()
+    return testapp.get(f"/v1/import-jobs/{response.json['data']['id']}", headers=headers).json[
+        "data"
+    ]
+
+
+def test_an_imported_file_gets_a_url_on_the_site_the_import_was_posted_to(
+    testapp, dbsession, headers, run_jobs, memory_storage
+):
+    job = _run(testapp, headers, run_jobs, _media_export("2026-05-01T11:00:00+00:00"), False)
+    assert job["attributes"]["report"]["media"] == {"files": 1, "bytes": 15}
+    event_id = int(job["relationships"]["event"]["data"]["id"])
+    session = dbsession.scalars(select(Session).filter_by(event_id=event_id)).one()
+    [stored] = memory_storage.list(f"events/{event_id}/")
+    assert session.slides_url == f"http://example.com/files/{stored.key}"
+    assert testapp.get(f"/files/{stored.key}").body == b"%PDF-1.4 slides"
+
+
+def test_a_failing_import_job_leaves_no_file_in_storage(testapp, headers, run_jobs, memory_storage):
+    # The slides are stored as the session is read; its times then fail the strict import.
+    job = _run(testapp, headers, run_jobs, _media_export("2026-05-01T09:00:00+00:00"), True)
+    assert job["attributes"]["state"] == "failed"
+    assert "ends before it starts" in job["attributes"]["error"]["reason"]
+    assert memory_storage.list("") == []
