@@ -252,14 +252,15 @@ class Archive:
                 yield member
 
     def member_at(self, path: str) -> str | None:
-        """The file member a relative URL's ``path`` names (``/images/a.jpg`` or
-        ``images/a.jpg``, relative to the collection files' folder), or None if none does.
+        """The media member (see :meth:`media`) a relative URL's ``path`` names
+        (``/images/a.jpg`` or ``images/a.jpg``, relative to the collection files' folder), or
+        None if none does.
 
         A path with a ``..`` segment names nothing, wherever it would lead: only the checked
-        members of :attr:`sizes` can be found.
+        members of :attr:`sizes` can be found, and never a collection file.
         """
         segments = [segment for segment in path.split("/") if segment not in ("", ".")]
-        if not segments or ".." in segments:
+        if len(segments) < 2 or ".." in segments:
             return None
         base = self._base
         member = "/".join(segments if base == "." else [base, *segments])

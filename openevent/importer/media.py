@@ -49,6 +49,7 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 # What a guessed content type may be: a browser shows these or hands them to an application,
 # and never runs them as a page (the storage also sends nosniff, and attachment for non-images).
 _SAFE_MAIN_TYPES = {"audio", "video", "image", "font"}
+_SAFE_TYPES = {"text/plain"}
 _UNSAFE_TYPES = {"image/svg+xml"}
 _SAFE_APPLICATION_PREFIXES = ("application/pdf", "application/vnd.", "application/zip")
 _FALLBACK_TYPE = "application/octet-stream"
@@ -104,7 +105,11 @@ def content_type(member: str, head: bytes) -> str:
     if guessed in _SIGNATURES:
         return guessed if head.startswith(_SIGNATURES[guessed]) else _FALLBACK_TYPE
     main = guessed.split("/", 1)[0]
-    if main in _SAFE_MAIN_TYPES or guessed.startswith(_SAFE_APPLICATION_PREFIXES):
+    if (
+        main in _SAFE_MAIN_TYPES
+        or guessed in _SAFE_TYPES
+        or guessed.startswith(_SAFE_APPLICATION_PREFIXES)
+    ):
         return guessed
     return _FALLBACK_TYPE
 
@@ -120,15 +125,15 @@ def _file_name(member: str) -> str:
     return name
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Pending:
-    """An event's own file, stored once the event has its id."""
+    """A file of the event's own fields, stored once the event has its id."""
 
     type_: str
+    id_: object  # the event's id in the file
     key: str
-    spec: object
+    attr: str  # the model attribute the field sets
     member: str
-    value: str
 
 
 @dataclass
@@ -142,7 +147,8 @@ class ImportedMedia:
     event_id: int | None = None  # set once the new event has its id
     stored_keys: list[str] = field(default_factory=list)
     stored_bytes: int = 0
-    _urls: dict[tuple[str, int], str | None] = field(default_factory=dict)  # (member, handler)
+    # (member, handler) -> its URL: a file several rows name is stored once.
+    _urls: dict[tuple[str, MediaHandler | None], str] = field(default_factory=dict)
     _pending: list[_Pending] = field(default_factory=list)
 
     def __post_init__(self):
@@ -161,11 +167,12 @@ class ImportedMedia:
             self.report.skipped(
                 file,
                 id_,
-                f"{key}: {value!r} is neither an absolute URL nor a file of the archive; left empty",
+                f"{key}: {value!r} is neither an absolute URL nor a file of the archive; "
+                "left empty",
             )
             return None
         if self.event_id is None:
-            self._pending.append(_Pending(type_, key, spec, member, value))
+            self._pending.append(_Pending(type_, id_, key, spec.attr, member))
             return None
         return self._url(type_, file, id_, key, member)
 
@@ -173,9 +180,9 @@ class ImportedMedia:
         """Store the event's own files, now that it has an id, and set its fields."""
         pending, self._pending = self._pending, []
         for item in pending:
-            url = self._url(item.type_, "event", None, item.key, item.member)
+            url = self._url(item.type_, "event", item.id_, item.key, item.member)
             if url is not None:
-                setattr(event, item.spec.attr, url)
+                setattr(event, item.attr, url)
 
     def discard(self) -> None:
         """Delete every file this import stored (it failed, or did not commit)."""
@@ -198,10 +205,10 @@ class ImportedMedia:
 
     def _url(self, type_: str, file: str, id_, key: str, member: str) -> str | None:
         handler = self._handler(type_, key)
-        cache_key = (member, id(handler))
-        if cache_key not in self._urls:  # a file several rows share is stored once
-            self._urls[cache_key] = self._store(handler, file, id_, key, member)
-        return self._urls[cache_key]
+        url = self._urls.get((member, handler))
+        if url is None:  # a file refused is refused (and reported) for each row naming it
+            url = self._urls[member, handler] = self._store(handler, file, id_, key, member)
+        return url
 
     def _handler(self, type_: str, key: str) -> MediaHandler | None:
         for handler in self.registry.get(HANDLERS_KEY, []):
@@ -229,12 +236,20 @@ class ImportedMedia:
     def _store_file(self, stream: BinaryIO, member: str) -> str:
         head = stream.peek(16)[:16]
         stored_key = f"events/{self.event_id}/files/{secrets.token_hex(16)}/{_file_name(member)}"
-        # Remembered before the copy: one that fails half-way (a member larger than it said)
-        # is deleted with the rest.
+        try:
+            self.storage.put(
+                stored_key,
+                stream,
+                content_type(member, head),
+                public=True,
+                cache_control=CACHE_CONTROL,
+            )
+        except BaseException:
+            # A copy that failed half-way (a corrupt member, one longer than it said) leaves
+            # nothing, whatever the backend kept of it.
+            self.storage.delete(stored_key)
+            raise
         self.stored_keys.append(stored_key)
-        self.storage.put(
-            stored_key, stream, content_type(member, head), public=True, cache_control=CACHE_CONTROL
-        )
         return stored_key
 
     def _absolute(self, url: str) -> str:

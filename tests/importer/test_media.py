@@ -4,6 +4,7 @@ missing ones reported; absolute URLs kept; nothing left in storage by an import 
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -157,6 +158,23 @@ def test_a_missing_member_empties_the_field_and_is_reported(dbsession, owner, tm
     ]
 
 
+def test_a_member_that_cannot_be_read_is_reported_and_not_stored(
+    dbsession, owner, tmp_path, memory_storage
+):
+    session = {"id": 5, "title": "Talk", "slides-url": "/slides/talk.pdf"}
+    path = export(tmp_path, sessions=[session], media={"slides/talk.pdf": PDF})
+    data = bytearray(Path(path).read_bytes())
+    start = data.index(b"%PDF-1.4")
+    data[start + 1000 : start + 1004] = b"XXXX"  # stored uncompressed: its CRC now fails
+    Path(path).write_bytes(data)
+    event, report = run(dbsession, owner, path)
+    assert dbsession.scalars(select(Session.slides_url).filter_by(event_id=event.id)).one() is None
+    [finding] = report.findings
+    assert finding.reason.startswith("slides-url: slides/talk.pdf: cannot be read: ")
+    assert finding.reason.endswith("; not stored, left empty")
+    assert memory_storage.list("") == [] and report.media == {"files": 0, "bytes": 0}
+
+
 def test_strict_refuses_a_missing_member(dbsession, owner, tmp_path):
     speakers = [{"id": 8, "name": "Ada", "photo-url": "/images/speakers/ada.jpg"}]
     with pytest.raises(ImportFailed) as failed:
@@ -195,7 +213,7 @@ def test_a_failing_import_leaves_no_file_in_storage(dbsession, owner, tmp_path, 
 def test_files_go_when_the_transaction_does_not_commit(
     dbsession, tm, owner, tmp_path, memory_storage
 ):
-    path = export(tmp_path, event={"logo-url": "logo.png"}, media={"logo.png": PNG})
+    path = export(tmp_path, event={"logo-url": "images/logo.png"}, media={"images/logo.png": PNG})
     run(dbsession, owner, path)
     assert len(memory_storage.list("events/")) == 1
     tm.abort()
@@ -204,7 +222,9 @@ def test_files_go_when_the_transaction_does_not_commit(
 
 def test_concurrent_imports_of_one_export_share_no_key(dbsession, owner, tmp_path, memory_storage):
     path = export(
-        tmp_path, sessions=[{"id": 1, "title": "T", "slides-url": "s.pdf"}], media={"s.pdf": PDF}
+        tmp_path,
+        sessions=[{"id": 1, "title": "T", "slides-url": "slides/s.pdf"}],
+        media={"slides/s.pdf": PDF},
     )
     first, _ = run(dbsession, owner, path)
     second, _ = run(dbsession, owner, path)
@@ -217,7 +237,7 @@ def test_concurrent_imports_of_one_export_share_no_key(dbsession, owner, tmp_pat
 def test_without_the_sites_address_paths_of_the_storage_fail_the_import(
     dbsession, owner, tmp_path, memory_storage
 ):
-    path = export(tmp_path, event={"logo-url": "logo.png"}, media={"logo.png": PNG})
+    path = export(tmp_path, event={"logo-url": "images/logo.png"}, media={"images/logo.png": PNG})
     with pytest.raises(ImportFailed, match="--base-url"):
         import_archive(dbsession, path, owner_id=owner.id)
     assert memory_storage.list("") == []
