@@ -4,7 +4,9 @@ valid against the schema."""
 
 import io
 import json
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -109,17 +111,27 @@ def test_an_imported_sample_exports_valid_frab_xml(dbsession, tmp_path):
     xmlschema.XMLSchema(SCHEMA).validate(str(path))
 
 
-def _png(color: str) -> bytes:
-    """Bytes that start as a PNG does (without the images plugin, imports check no more)."""
-    return b"\x89PNG\r\n\x1a\n" + color.encode() * 100
+def _png(red: int, green: int, blue: int) -> bytes:
+    """A real 1x1 PNG of one colour (the images plugin, when loaded, checks imported images)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8 bits, RGB
+    pixels = zlib.compress(bytes([0, red, green, blue]))  # filter type 0, one pixel
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
 
 
 def test_images_exported_with_include_media_are_imported_again(dbsession, tmp_path, memory_storage):
     owner = make_user(dbsession, password=None)
     images = {
-        "images/event/logo.png": _png("red"),
-        "images/event/banner.png": _png("green"),
-        "images/speakers/ada.png": _png("blue"),
+        "images/event/logo.png": _png(255, 0, 0),
+        "images/event/banner.png": _png(0, 255, 0),
+        "images/speakers/ada.png": _png(0, 0, 255),
     }
     event = {
         "name": "Pictures",
