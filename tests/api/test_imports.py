@@ -2,7 +2,6 @@
 admins) follow it at /v1/import-jobs; a failing import leaves no event; a dead job shows failed."""
 
 import io
-import json
 import zipfile
 from pathlib import Path
 
@@ -252,26 +251,11 @@ def _auth(headers: dict) -> dict:
     return {"Authorization": headers["Authorization"]}
 
 
-def _media_export(session_ends_at: str) -> bytes:
-    """An export whose session has its slides in the archive."""
-    event = {
-        "name": "With slides",
-        "timezone": "UTC",
-        "starts-at": "2026-05-01T09:00:00+00:00",
-        "ends-at": "2026-05-02T18:00:00+00:00",
-    }
-    session = {
-        "id": 1,
-        "title": "Talk",
-        "slides-url": "slides/talk.pdf",
-        "starts-at": "2026-05-01T10:00:00+00:00",
-        "ends-at": session_ends_at,
-    }
+def _zip(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("event", json.dumps(event))
-        archive.writestr("sessions", json.dumps([session]))
-        archive.writestr("slides/talk.pdf", b"%PDF-1.4 slides")
+        for name, data in members.items():
+            archive.writestr(name, data)
     return buffer.getvalue()
 
 
@@ -289,9 +273,10 @@ def _run(testapp, headers, run_jobs, body: bytes, strict: bool) -> dict:
 
 
 def test_an_imported_file_gets_a_url_on_the_site_the_import_was_posted_to(
-    testapp, dbsession, headers, run_jobs, memory_storage
+    testapp, dbsession, headers, run_jobs, memory_storage, export_with_slides
 ):
-    job = _run(testapp, headers, run_jobs, _media_export("2026-05-01T11:00:00+00:00"), False)
+    body = _zip(export_with_slides("2026-05-01T11:00:00+00:00"))
+    job = _run(testapp, headers, run_jobs, body, False)
     assert job["attributes"]["report"]["media"] == {"files": 1, "bytes": 15}
     event_id = int(job["relationships"]["event"]["data"]["id"])
     session = dbsession.scalars(select(Session).filter_by(event_id=event_id)).one()
@@ -300,9 +285,12 @@ def test_an_imported_file_gets_a_url_on_the_site_the_import_was_posted_to(
     assert testapp.get(f"/files/{stored.key}").body == b"%PDF-1.4 slides"
 
 
-def test_a_failing_import_job_leaves_no_file_in_storage(testapp, headers, run_jobs, memory_storage):
+def test_a_failing_import_job_leaves_no_file_in_storage(
+    testapp, headers, run_jobs, memory_storage, export_with_slides
+):
     # The slides are stored as the session is read; its times then fail the strict import.
-    job = _run(testapp, headers, run_jobs, _media_export("2026-05-01T09:00:00+00:00"), True)
+    body = _zip(export_with_slides("2026-05-01T09:00:00+00:00"))
+    job = _run(testapp, headers, run_jobs, body, True)
     assert job["attributes"]["state"] == "failed"
     assert "ends before it starts" in job["attributes"]["error"]["reason"]
     assert memory_storage.list("") == []

@@ -94,26 +94,18 @@ def local_files(tmp_path, monkeypatch):
     return root
 
 
-def media_export(tmp_path, session_ends_at: str) -> str:
-    folder = tmp_path / "media-export"
-    (folder / "slides").mkdir(parents=True)
-    event = {
-        "name": "With slides",
-        "timezone": "UTC",
-        "starts-at": "2026-05-01T09:00:00+00:00",
-        "ends-at": "2026-05-02T18:00:00+00:00",
-    }
-    session = {
-        "id": 1,
-        "title": "Talk",
-        "slides-url": "/slides/talk.pdf",
-        "starts-at": "2026-05-01T10:00:00+00:00",
-        "ends-at": session_ends_at,
-    }
-    (folder / "event").write_text(json.dumps(event))
-    (folder / "sessions").write_text(json.dumps([session]))
-    (folder / "slides" / "talk.pdf").write_bytes(b"%PDF-1.4 slides")
-    return str(folder)
+@pytest.fixture
+def media_export(tmp_path, export_with_slides):
+    """``media_export(session_ends_at)``: the folder of an export with slides."""
+
+    def _folder(session_ends_at: str) -> str:
+        folder = tmp_path / "media-export"
+        for name, data in export_with_slides(session_ends_at).items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        return str(folder)
+
+    return _folder
 
 
 def stored_files(root: Path) -> list[str]:
@@ -128,10 +120,10 @@ def stored_files(root: Path) -> list[str]:
 
 
 def test_media_files_get_urls_on_the_site_named_by_base_url(
-    config_file, engine, tmp_path, local_files, capsys
+    config_file, engine, media_export, local_files, capsys
 ):
     add_user(engine, "ada@example.org")
-    path = media_export(tmp_path, "2026-05-01T11:00:00+00:00")
+    path = media_export("2026-05-01T11:00:00+00:00")
     args = ["import", config_file, path, "--owner", "ada@example.org"]
     assert main([*args, "--base-url", "https://events.example.org/"]) == 0
     [stored] = stored_files(local_files)
@@ -149,9 +141,9 @@ def test_media_files_get_urls_on_the_site_named_by_base_url(
     assert "expected an http(s):// URL with a host" in capsys.readouterr().err
 
 
-def test_a_failing_import_leaves_no_file(config_file, engine, tmp_path, local_files, capsys):
+def test_a_failing_import_leaves_no_file(config_file, engine, media_export, local_files, capsys):
     add_user(engine, "ada@example.org")
-    path = media_export(tmp_path, "2026-05-01T09:00:00+00:00")  # ends before it starts
+    path = media_export("2026-05-01T09:00:00+00:00")  # ends before it starts
     args = ["import", config_file, path, "--owner", "ada@example.org", "--strict"]
     assert main([*args, "--base-url", "https://events.example.org"]) == 1
     assert "ends before it starts" in capsys.readouterr().err
