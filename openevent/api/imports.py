@@ -59,8 +59,8 @@ import_job_resource = register(
             "report": Computed(
                 lambda job: job.report,
                 json_type="object",
-                description="when done: counts per collection, ignored keys and every repair "
-                "and skip (kind, file, id, reason)",
+                description="when done: counts per collection, ignored keys, every repair "
+                "and skip (kind, file, id, reason), and the media files stored (files, bytes)",
             ),
             "error": Computed(
                 lambda job: job.error,

@@ -164,11 +164,10 @@ class ImportedMedia:
             return value
         member = self.archive.member_at(relative)
         if member is None:
+            if not _names_a_file(relative):
+                return value  # a host without its scheme: the URL field says what is wrong
             self.report.skipped(
-                file,
-                id_,
-                f"{key}: {value!r} is neither an absolute URL nor a file of the archive; "
-                "left empty",
+                file, id_, f"{key}: {value!r} names no file of the archive; left empty"
             )
             return None
         if self.event_id is None:
@@ -266,15 +265,29 @@ class ImportedMedia:
 def _relative_path(value) -> str | None:
     """The path ``value`` names if it is a relative URL (``/images/a.jpg``, ``images/a.jpg``),
     decoded; None for anything else (an absolute URL, ``//host/...``, an empty value)."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    # Most URLs of real exports are absolute: tell them apart without parsing them.
+    if not text or text.startswith(("https://", "http://", "//")):
         return None
     try:
-        parts = urlsplit(value.strip())
+        parts = urlsplit(text)
     except ValueError:  # a malformed host: not a path, and the URL field says why
         return None
-    if parts.scheme or parts.netloc or value.strip().startswith("//"):
+    if parts.scheme or parts.netloc:
         return None
     return unquote(parts.path)
+
+
+def _names_a_file(path: str) -> bool:
+    """Whether a relative URL's path is meant as a file of the archive (``/images/a.jpg``,
+    ``slides/a.pdf``) rather than an address without its scheme (``www.example.org/ada``,
+    ``@ada``), which the URL field refuses with its own reason."""
+    if path.startswith("/"):
+        return True
+    first, slash, _ = path.partition("/")
+    return bool(slash) and "." not in first
 
 
 def includeme(config):

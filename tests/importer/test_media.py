@@ -145,15 +145,13 @@ def test_a_missing_member_empties_the_field_and_is_reported(dbsession, owner, tm
             "skipped",
             "speakers",
             "8",
-            "photo-url: '/images/speakers/ada.jpg' is neither an absolute URL nor a file of "
-            "the archive; left empty",
+            "photo-url: '/images/speakers/ada.jpg' names no file of the archive; left empty",
         ),
         (
             "skipped",
             "speakers",
             "9",
-            "photo-url: '/../../etc/passwd' is neither an absolute URL nor a file of the "
-            "archive; left empty",
+            "photo-url: '/../../etc/passwd' names no file of the archive; left empty",
         ),
     ]
 
@@ -173,6 +171,13 @@ def test_a_member_that_cannot_be_read_is_reported_and_not_stored(
     assert finding.reason.startswith("slides-url: slides/talk.pdf: cannot be read: ")
     assert finding.reason.endswith("; not stored, left empty")
     assert memory_storage.list("") == [] and report.media == {"files": 0, "bytes": 0}
+
+
+def test_an_address_without_its_scheme_is_no_file(dbsession, owner, tmp_path):
+    speakers = [{"id": 8, "name": "Ada", "twitter": "www.twitter.com/ada"}]
+    _, report = run(dbsession, owner, export(tmp_path, speakers=speakers))
+    [finding] = report.findings
+    assert finding.reason.startswith("twitter: must be an http or https URL")
 
 
 def test_strict_refuses_a_missing_member(dbsession, owner, tmp_path):
