@@ -20,16 +20,7 @@ from sqlalchemy import func, insert, select
 from zope.sqlalchemy import mark_changed
 
 from openevent import changes, open_event_format
-from openevent.api.fields import (
-    Choice,
-    DateTime,
-    Duration,
-    FieldContext,
-    Html,
-    Invalid,
-    String,
-    Url,
-)
+from openevent.api.fields import Choice, DateTime, Duration, FieldContext, Html, Invalid, String
 from openevent.api.resources import RESOURCES, Resource
 from openevent.db import utcnow
 from openevent.importer.normalize import Program, Record, dasherize
@@ -148,7 +139,7 @@ class Loader:
                 value = value.strip().lower()
             elif isinstance(spec, String) and not isinstance(spec, Html) and isinstance(value, str):
                 value = value.strip()
-            if isinstance(spec, Url) and self.media is not None:
+            if self.media is not None:  # a URL field naming a file of the archive
                 value = self.media.resolve(resource.type, file, id_, key, spec, value)
             if value == "" and spec.nullable:
                 value = None  # exports write "" for "none"

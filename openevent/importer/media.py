@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
+from openevent.api.fields import Url
 from openevent.importer.archive import Archive, ArchiveRefused
 from openevent.importer.report import ImportFailed, Report
 from openevent.plugins import is_enabled_for_event, plugin_of
@@ -157,8 +158,11 @@ class ImportedMedia:
         self.storage = self.registry[STORAGE_KEY]
 
     def resolve(self, type_: str, file: str, id_, key: str, spec, value):
-        """The value a URL field ``key`` of a ``type_`` record gets: ``value`` unless it is a
-        relative path; then the stored member's URL, or None (reported) if there is none."""
+        """The value field ``key`` (``spec``) of a ``type_`` record gets: ``value``, unless it
+        is a URL field given a relative path; then the stored member's URL, or None (reported)
+        if there is none."""
+        if not isinstance(spec, Url):
+            return value
         relative = _relative_path(value)
         if relative is None:
             return value
