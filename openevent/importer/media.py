@@ -8,7 +8,8 @@ While the rows are loaded, every URL field whose value is such a relative path i
 
 - finds the member it names (a leading slash or not, ``%XX`` decoded, relative to the folder of
   the collection files; a path that would lead out of the archive names nothing), and leaves
-  the field empty, with a report entry, when the archive holds no such file;
+  the field empty, with a report entry, when the archive holds no such file (an address
+  without its scheme, ``www.example.org/ada``, is no file: the URL field refuses it itself);
 - copies it into storage under a key of the new event, streamed from the archive (whose limits
   apply), and gives the field the URL this installation gives that file. An image field a
   plugin takes (``add_import_media_handler``: the images plugin takes logos, banners and
