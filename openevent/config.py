@@ -27,6 +27,9 @@ def configure(settings) -> Configurator:
     # File storage (openevent.storage): registry["openevent.storage"], request.storage, in jobs
     # ctx.storage, and GET /files/{key} serving public and signed objects.
     config.include(".storage")
+    # config.add_import_media_handler: plugins that store some of an import's media files
+    # (the images plugin: photos and logos, as its uploads). Before the plugins are included.
+    config.include(".importer.media")
     # The JSON:API under /v1.
     config.include(".api")
     # GET /healthz for load balancers and operators.

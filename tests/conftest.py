@@ -2,6 +2,7 @@
 API headers."""
 
 import importlib
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -77,3 +78,32 @@ def plugin_info(registry, monkeypatch):
         monkeypatch.setitem(plugins, name, replace(plugins[name], **changes))
 
     return _change
+
+
+@pytest.fixture
+def export_with_slides():
+    """``export_with_slides(session_ends_at)``: the members (name -> bytes) of a small Open Event
+    export whose one session has its slides in the archive; a session ending before it starts
+    fails a strict import after the slides are stored."""
+
+    def _members(session_ends_at: str) -> dict[str, bytes]:
+        event = {
+            "name": "With slides",
+            "timezone": "UTC",
+            "starts-at": "2026-05-01T09:00:00+00:00",
+            "ends-at": "2026-05-02T18:00:00+00:00",
+        }
+        session = {
+            "id": 1,
+            "title": "Talk",
+            "slides-url": "/slides/talk.pdf",
+            "starts-at": "2026-05-01T10:00:00+00:00",
+            "ends-at": session_ends_at,
+        }
+        return {
+            "event": json.dumps(event).encode(),
+            "sessions": json.dumps([session]).encode(),
+            "slides/talk.pdf": b"%PDF-1.4 slides",
+        }
+
+    return _members

@@ -59,8 +59,8 @@ import_job_resource = register(
             "report": Computed(
                 lambda job: job.report,
                 json_type="object",
-                description="when done: counts per collection, ignored keys and every repair "
-                "and skip (kind, file, id, reason)",
+                description="when done: counts per collection, ignored keys, every repair "
+                "and skip (kind, file, id, reason), and the media files stored (files, bytes)",
             ),
             "error": Computed(
                 lambda job: job.error,
@@ -203,7 +203,8 @@ def start_import(request):
     # Nothing will import it if this request does not commit: the upload goes with it.
     storage = request.storage
     request.tm.get().addAfterCommitHook(lambda committed: committed or storage.delete(key))
-    job.message_id = request.enqueue(run_import, job.id)
+    # The site's address as this request sees it: the imported media files' URLs start with it.
+    job.message_id = request.enqueue(run_import, job.id, request.application_url)
     request.response.status_int = 202
     request.response.headers["Location"] = request.application_url + import_job_resource.link(job)
     return render_one(request, import_job_resource, job, team=True)

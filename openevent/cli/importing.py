@@ -1,5 +1,6 @@
 """``openevent import CONFIG PATH``: an Open Event export (zip or folder) becomes a new event."""
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from openevent.cli.common import add_config_argument
 from openevent.db import transaction_scope
 from openevent.importer import ImportFailed, import_archive
 from openevent.models import User
+from openevent.settings import as_base_url
 
 STAGES = ("read", "loaded", "written")
 
@@ -37,7 +39,25 @@ def register(commands) -> None:
     parser.add_argument(
         "--report", metavar="FILE", type=Path, help="also write the report as JSON to FILE"
     )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        type=_base_url,
+        help="this site's address (https://events.example.org): the URLs of the export's media "
+        "files start with it when the storage serves them at the app's /files/ paths",
+    )
     parser.set_defaults(handler=_import)
+
+
+def _base_url(value: str) -> str:
+    """An http(s) URL with a host, as argparse's ``type``: a bad one is a usage error."""
+    try:
+        url = as_base_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if url.startswith("/"):
+        raise argparse.ArgumentTypeError("expected an http(s):// URL with a host")
+    return url
 
 
 def _owner_id(dbsession, email: str | None) -> int:
@@ -68,6 +88,7 @@ def _import(args) -> int:
                 args.path,
                 owner_id=owner_id,
                 strict=args.strict,
+                base_url=args.base_url,
                 progress=lambda stage: bar.update(1),
             )
             event_id = event.id

@@ -17,6 +17,7 @@ An Open Event export keeps one JSON file per collection (``event``, ``sessions``
 root, beside folders of media files (``images/``, ``audio/``, ...).
 """
 
+import functools
 import io
 import os
 import re
@@ -233,7 +234,7 @@ class Archive:
         They are the files at the archive's root, or, when the root holds nothing but one
         folder, in that folder; a ``.json`` suffix is dropped from the name.
         """
-        base = self._base()
+        base = self._base
         found = {}
         for member in self.sizes:
             path = PurePosixPath(member)
@@ -244,13 +245,30 @@ class Archive:
 
     def media(self) -> Iterator[str]:
         """The members in folders below the collections' (images, audio, ...)."""
-        base = self._base()
+        base = self._base
         prefix = "" if base == "." else base + "/"
         for member in sorted(self.sizes):
             if member.startswith(prefix) and "/" in member[len(prefix) :]:
                 yield member
 
+    def member_at(self, path: str) -> str | None:
+        """The media member (see :meth:`media`) a relative URL's ``path`` names
+        (``/images/a.jpg`` or ``images/a.jpg``, relative to the collection files' folder), or
+        None if none does.
+
+        A path with a ``..`` segment names nothing, wherever it would lead: only the checked
+        members of :attr:`sizes` can be found, and never a collection file.
+        """
+        segments = [segment for segment in path.split("/") if segment not in ("", ".")]
+        if len(segments) < 2 or ".." in segments:
+            return None
+        base = self._base
+        member = "/".join(segments if base == "." else [base, *segments])
+        return member if member in self.sizes else None
+
+    @functools.cached_property
     def _base(self) -> str:
+        # The folder of the collection files: computed once, members are looked up often.
         tops = {member.split("/", 1)[0] for member in self.sizes}
         at_root = [member for member in self.sizes if "/" not in member]
         if not at_root and len(tops) == 1:

@@ -35,7 +35,9 @@ def _claim(registry, import_job_id: int):
 
 
 @job(max_retries=3)
-def run_import(ctx, import_job_id: int) -> None:
+def run_import(ctx, import_job_id: int, base_url: str | None = None) -> None:
+    """Import the job's upload; ``base_url`` is the site's address as the request that
+    started it saw it (media files' URLs start with it when the storage gives paths)."""
     claimed = _claim(ctx.registry, import_job_id)
     if claimed is None:
         return
@@ -56,7 +58,12 @@ def run_import(ctx, import_job_id: int) -> None:
             # transaction still records the failure.
             with ctx.dbsession.begin_nested():
                 event, report = import_archive(
-                    ctx.dbsession, path, owner_id=owner_id, strict=strict, limits=limits
+                    ctx.dbsession,
+                    path,
+                    owner_id=owner_id,
+                    strict=strict,
+                    limits=limits,
+                    base_url=base_url,
                 )
         except ImportFailed as exc:
             log.info("import %s failed: %s", import_job_id, exc)

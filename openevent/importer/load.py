@@ -108,9 +108,11 @@ def _naive(value) -> bool:
 
 
 class Loader:
-    def __init__(self, dbsession, report: Report):
+    def __init__(self, dbsession, report: Report, media=None):
         self.dbsession = dbsession
         self.report = report
+        # Where relative URLs (files of the archive) go: openevent.importer.media.
+        self.media = media
         self._inserted: dict[type, list[dict]] = {}  # model -> its inserted rows, ids included
         self.nested: dict[str, list] = {}  # rows nested in the event's file, by part
         self.naive_times: Counter = Counter()  # file -> values read in the event's timezone
@@ -137,6 +139,8 @@ class Loader:
                 value = value.strip().lower()
             elif isinstance(spec, String) and not isinstance(spec, Html) and isinstance(value, str):
                 value = value.strip()
+            if self.media is not None:  # a URL field naming a file of the archive
+                value = self.media.resolve(resource.type, file, id_, key, spec, value)
             if value == "" and spec.nullable:
                 value = None  # exports write "" for "none"
             if not self._set(spec, obj, key, value, ctx, file, id_) and spec.required:

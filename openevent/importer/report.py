@@ -30,6 +30,10 @@ class ImportFailed(Exception):
         )
         super().__init__(f"{where}: {reason}" if where else reason)
 
+    def count_media(self, files: int, size: int) -> None:
+        """The media files of the archive that went to storage, and their bytes."""
+        self.media = {"files": files, "bytes": size}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "reason": self.reason,
@@ -49,6 +53,10 @@ class Finding:
     id: str | None
     reason: str
 
+    def count_media(self, files: int, size: int) -> None:
+        """The media files of the archive that went to storage, and their bytes."""
+        self.media = {"files": files, "bytes": size}
+
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "file": self.file, "id": self.id, "reason": self.reason}
 
@@ -62,6 +70,7 @@ class Report:
     counts: Counter = field(default_factory=Counter)  # collection -> rows imported
     ignored_keys: dict[str, Counter] = field(default_factory=dict)  # file -> key -> records
     findings: list[Finding] = field(default_factory=list)
+    media: dict[str, int] = field(default_factory=lambda: {"files": 0, "bytes": 0})
 
     def _found(self, kind: str, file: str, id, reason: str) -> None:
         key = None if id is None else str(id)
@@ -85,6 +94,10 @@ class Report:
             keys = self.ignored_keys[file] = Counter()
         keys[key] += 1
 
+    def count_media(self, files: int, size: int) -> None:
+        """The media files of the archive that went to storage, and their bytes."""
+        self.media = {"files": files, "bytes": size}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "counts": dict(sorted(self.counts.items())),
@@ -92,4 +105,5 @@ class Report:
                 file: dict(sorted(keys.items())) for file, keys in sorted(self.ignored_keys.items())
             },
             "findings": [finding.as_dict() for finding in self.findings],
+            "media": dict(self.media),
         }

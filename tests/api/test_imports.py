@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from openevent.importer.jobs import run_import
 from openevent.jobs.outbox import enqueue
-from openevent.models import Event, ImportJob, ImportState, JobFailure
+from openevent.models import Event, ImportJob, ImportState, JobFailure, Session
 from openevent.testing import JSONAPI_HEADERS, make_user
 
 SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "open-event"
@@ -249,3 +249,48 @@ def test_bad_requests_to_the_import_route(testapp, headers, registry):
 
 def _auth(headers: dict) -> dict:
     return {"Authorization": headers["Authorization"]}
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _run(testapp, headers, run_jobs, body: bytes, strict: bool) -> dict:
+    response = testapp.post(
+        f"/v1/events/import?strict={str(strict).lower()}",
+        body,
+        headers={**_auth(headers), "Content-Type": "application/zip"},
+        status=202,
+    )
+    run_jobs()
+    return testapp.get(f"/v1/import-jobs/{response.json['data']['id']}", headers=headers).json[
+        "data"
+    ]
+
+
+def test_an_imported_file_gets_a_url_on_the_site_the_import_was_posted_to(
+    testapp, dbsession, headers, run_jobs, memory_storage, export_with_slides
+):
+    body = _zip(export_with_slides("2026-05-01T11:00:00+00:00"))
+    job = _run(testapp, headers, run_jobs, body, False)
+    assert job["attributes"]["report"]["media"] == {"files": 1, "bytes": 15}
+    event_id = int(job["relationships"]["event"]["data"]["id"])
+    session = dbsession.scalars(select(Session).filter_by(event_id=event_id)).one()
+    [stored] = memory_storage.list(f"events/{event_id}/")
+    assert session.slides_url == f"http://example.com/files/{stored.key}"
+    assert testapp.get(f"/files/{stored.key}").body == b"%PDF-1.4 slides"
+
+
+def test_a_failing_import_job_leaves_no_file_in_storage(
+    testapp, headers, run_jobs, memory_storage, export_with_slides
+):
+    # The slides are stored as the session is read; its times then fail the strict import.
+    body = _zip(export_with_slides("2026-05-01T09:00:00+00:00"))
+    job = _run(testapp, headers, run_jobs, body, True)
+    assert job["attributes"]["state"] == "failed"
+    assert "ends before it starts" in job["attributes"]["error"]["reason"]
+    assert memory_storage.list("") == []

@@ -83,3 +83,68 @@ def test_a_failing_import_writes_nothing(config_file, engine, tmp_path, capsys):
         assert connection.scalar(select(func.count()).select_from(Event)) == 0
         assert connection.scalar(select(func.count()).select_from(Session)) == 0
     assert main(["import", config_file, str(tmp_path / "missing.zip")]) == 2
+
+
+@pytest.fixture
+def local_files(tmp_path, monkeypatch):
+    """The command's storage: a folder, to look into after the command."""
+    root = tmp_path / "files"
+    monkeypatch.setenv("OPENEVENT_STORAGE", "local")
+    monkeypatch.setenv("OPENEVENT_STORAGE_LOCAL_PATH", str(root))
+    return root
+
+
+@pytest.fixture
+def media_export(tmp_path, export_with_slides):
+    """``media_export(session_ends_at)``: the folder of an export with slides."""
+
+    def _folder(session_ends_at: str) -> str:
+        folder = tmp_path / "media-export"
+        for name, data in export_with_slides(session_ends_at).items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        return str(folder)
+
+    return _folder
+
+
+def stored_files(root: Path) -> list[str]:
+    """The objects in the local storage folder (not its hidden metadata)."""
+    if not root.exists():
+        return []
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".")
+    )
+
+
+def test_media_files_get_urls_on_the_site_named_by_base_url(
+    config_file, engine, media_export, local_files, capsys
+):
+    add_user(engine, "ada@example.org")
+    path = media_export("2026-05-01T11:00:00+00:00")
+    args = ["import", config_file, path, "--owner", "ada@example.org"]
+    assert main([*args, "--base-url", "https://events.example.org/"]) == 0
+    [stored] = stored_files(local_files)
+    with engine.connect() as connection:
+        slides_url = connection.scalar(select(Session.slides_url))
+    assert slides_url == f"https://events.example.org/files/{stored}"
+    assert (local_files / stored).read_bytes() == b"%PDF-1.4 slides"
+    # Without it, the storage's /files/ paths cannot be URLs: refused, with the way out.
+    assert main(args) == 1
+    assert "--base-url" in capsys.readouterr().err
+    assert stored_files(local_files) == [stored]
+    with pytest.raises(SystemExit) as usage:
+        main([*args, "--base-url", "/relative"])
+    assert usage.value.code == 2
+    assert "expected an http(s):// URL with a host" in capsys.readouterr().err
+
+
+def test_a_failing_import_leaves_no_file(config_file, engine, media_export, local_files, capsys):
+    add_user(engine, "ada@example.org")
+    path = media_export("2026-05-01T09:00:00+00:00")  # ends before it starts
+    args = ["import", config_file, path, "--owner", "ada@example.org", "--strict"]
+    assert main([*args, "--base-url", "https://events.example.org"]) == 1
+    assert "ends before it starts" in capsys.readouterr().err
+    assert stored_files(local_files) == []

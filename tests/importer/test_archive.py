@@ -45,6 +45,21 @@ def test_json_suffixes_and_media_folders(tmp_path):
             archive.open_member("../event")
 
 
+@pytest.mark.parametrize("folder", ["", "export/"])
+def test_relative_urls_name_media_members_only(tmp_path, folder):
+    members = {"event": b"{}", "images/a b.png": b"png", "slides/s.pdf": b"pdf", "other": b""}
+    path = make_zip(tmp_path / "e.zip", {folder + name: data for name, data in members.items()})
+    with Archive.open(path) as archive:
+        assert archive.member_at("/images/a b.png") == folder + "images/a b.png"
+        assert archive.member_at("slides/./s.pdf") == folder + "slides/s.pdf"
+        assert archive.member_at("//slides//s.pdf") == folder + "slides/s.pdf"
+        for path in ("/event", "other", "/images/missing.png", "/images", "", "/"):
+            assert archive.member_at(path) is None, path
+        # Wherever a '..' would lead, even back inside: nothing.
+        assert archive.member_at("/images/../slides/s.pdf") is None
+        assert archive.member_at("../" + folder + "slides/s.pdf") is None
+
+
 @pytest.mark.parametrize(
     ("name", "reason"),
     [

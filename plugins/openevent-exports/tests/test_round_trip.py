@@ -3,6 +3,10 @@ two events equal in every stored field and link (ids aside); an imported sample'
 valid against the schema."""
 
 import io
+import json
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,7 @@ from openevent.models import (
 )
 from openevent.testing import make_user
 from openevent_exports.formats import FORMATS, Writing
+from openevent_exports.formats.open_event import storage_key
 from openevent_exports.snapshot import load_program
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared"
@@ -34,13 +39,13 @@ OWN = {"id", "event_id", "identifier", "created_at", "last_modified_at"}
 LINKS = {"track_id": Track, "microlocation_id": Microlocation, "session_type_id": SessionType}
 
 
-def export(dbsession, event_id: int, name: str, tmp_path) -> Path:
+def export(dbsession, event_id: int, name: str, tmp_path, options=None, storage=None) -> Path:
     fmt = FORMATS[name]
     program = load_program(dbsession, event_id, public=fmt.public)
-    options, errors = fmt.parse_options({})
+    options, errors = fmt.parse_options(options or {})
     assert not errors
     stream = io.BytesIO()
-    fmt.write(program, stream, Writing(options))
+    fmt.write(program, stream, Writing(options, storage=storage))
     path = tmp_path / f"{event_id}.{name}"
     path.write_bytes(stream.getvalue())
     return path
@@ -104,3 +109,63 @@ def test_an_imported_sample_exports_valid_frab_xml(dbsession, tmp_path):
     dbsession.flush()
     path = export(dbsession, event.id, "frab-xml", tmp_path)
     xmlschema.XMLSchema(SCHEMA).validate(str(path))
+
+
+def _png(red: int, green: int, blue: int) -> bytes:
+    """A real 1x1 PNG of one colour (the images plugin, when loaded, checks imported images)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8 bits, RGB
+    pixels = zlib.compress(bytes([0, red, green, blue]))  # filter type 0, one pixel
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_images_exported_with_include_media_are_imported_again(dbsession, tmp_path, memory_storage):
+    owner = make_user(dbsession, password=None)
+    images = {
+        "images/event/logo.png": _png(255, 0, 0),
+        "images/event/banner.png": _png(0, 255, 0),
+        "images/speakers/ada.png": _png(0, 0, 255),
+    }
+    event = {
+        "name": "Pictures",
+        "timezone": "UTC",
+        "starts-at": "2026-05-01T09:00:00+00:00",
+        "ends-at": "2026-05-02T18:00:00+00:00",
+        "logo-url": "/images/event/logo.png",
+        "original-image-url": "images/event/banner.png",
+    }
+    speakers = [{"id": 1, "name": "Ada", "photo-url": "/images/speakers/ada.png"}]
+    with zipfile.ZipFile(tmp_path / "source.zip", "w") as archive:
+        archive.writestr("event", json.dumps(event))
+        archive.writestr("speakers", json.dumps(speakers))
+        for member, data in images.items():
+            archive.writestr(member, data)
+    base = "https://events.example.org"
+    first, _ = import_archive(dbsession, tmp_path / "source.zip", owner_id=owner.id, base_url=base)
+    options = {"include-media": True}
+    zipped = export(dbsession, first.id, "open-event", tmp_path, options, memory_storage)
+    second, report = import_archive(dbsession, zipped, owner_id=owner.id, base_url=base)
+    assert report.media["files"] == 3
+    assert [f for f in report.findings if f.kind != "warning"] == []
+
+    def files(event_id: int) -> list[tuple[str, bytes]]:
+        """The event's images: the key each URL names, and the bytes stored under it."""
+        event = dbsession.get(Event, event_id)
+        speaker = dbsession.scalars(select(Speaker).filter_by(event_id=event_id)).one()
+        out = []
+        for url in (event.logo_url, event.original_image_url, speaker.photo_url):
+            key = storage_key(url)
+            with memory_storage.open(key) as stream:
+                out.append((key, stream.read()))
+        return out
+
+    before, after = files(first.id), files(second.id)
+    assert [data for _, data in after] == [data for _, data in before] == list(images.values())
+    assert all(key.startswith(f"events/{second.id}/") for key, _ in after)

@@ -5,6 +5,7 @@
 - setting an event's ``original-image-url`` or ``logo-url``, or a speaker's ``photo-url``, to
   such an upload starts a job (``subscribers.py``) that makes the sizes (``processing.py``),
   stores them (``keys.py``) and fills the derived columns (``jobs.py``);
+- images of an imported export are stored as uploads are (``imports.py``), and processed alike;
 - ``openevent images reprocess CONFIG [--event ID]`` makes them again (``commands.py``).
 
 Site-wide settings: ``images.*`` (``settings.py``, and the README's table).
@@ -28,3 +29,4 @@ def includeme(config):
     Image.MAX_IMAGE_PIXELS = settings.max_pixels
     config.include(".views")
     config.include(".subscribers")
+    config.include(".imports")

@@ -21,15 +21,14 @@ from openevent.api.plugin import (
     UnsupportedMediaType,
     describe,
 )
-from openevent_images.keys import new_token, original_key
-from openevent_images.processing import ImageRejected, inspect
+from openevent_images.keys import token_in
+from openevent_images.originals import store_original
+from openevent_images.processing import ImageRejected
 from openevent_images.settings import SETTINGS_KEY
 
 ROUTE = "images.upload"
 # A multipart form's boundaries and part headers, beyond the file itself.
 FORM_OVERHEAD = 64 * 1024
-# An original never changes under its key.
-CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 _UPLOAD_SCHEMA = {
     "type": "object",
@@ -88,18 +87,15 @@ def upload_image(context, request):
     settings = request.registry[SETTINGS_KEY]
     data = _read_file(request, settings.max_bytes)
     try:
-        image = inspect(data, settings.max_pixels)
+        key, image = store_original(request.storage, context.event.id, data, settings.max_pixels)
     except ImageRejected as exc:
         error = UnsupportedMediaType if exc.status == 415 else Unprocessable
         raise error(exc.detail) from None
-    token = new_token()
-    key = original_key(context.event.id, token, image.extension)
-    request.storage.put(key, data, image.content_type, public=True, cache_control=CACHE_CONTROL)
     request.response.status_int = 201
     return {
         "data": {
             "type": "image-upload",
-            "id": token,
+            "id": token_in(key, context.event.id),
             "attributes": {
                 "url": _absolute(request, request.storage.url(key)),
                 "width": image.width,

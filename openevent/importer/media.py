@@ -1,0 +1,299 @@
+"""An export's media files (images, slides, audio, video) into storage, and the URLs naming
+them rewritten to point there.
+
+Open Event exports carry their media as members of the archive, named in the JSON by relative
+URLs (a speaker's ``"photo-url": "/images/speakers/ada.jpg"``, a session's ``slides-url``).
+While the rows are loaded, every URL field whose value is such a relative path is handed to
+:meth:`ImportedMedia.resolve`, which
+
+- finds the member it names (a leading slash or not, ``%XX`` decoded, relative to the folder of
+  the collection files; a path that would lead out of the archive names nothing), and leaves
+  the field empty, with a report entry, when the archive holds no such file (an address
+  without its scheme, ``www.example.org/ada``, is no file: the URL field refuses it itself);
+- copies it into storage under a key of the new event, streamed from the archive (whose limits
+  apply), and gives the field the URL this installation gives that file. An image field a
+  plugin takes (``add_import_media_handler``: the images plugin takes logos, banners and
+  photos, and checks them as its uploads) is stored by that plugin, when it acts for the
+  event, as its own uploads are, so its change subscribers process it; any other file is
+  stored as ``events/<id>/files/<token>/<name>`` with a content type from its name, never one
+  a browser would run (HTML, SVG, scripts);
+- keeps absolute URLs as they are: nothing is ever fetched.
+
+The event's own files wait until the event has its id (:meth:`ImportedMedia.store_pending`).
+Every key written is remembered: if the import fails, or its transaction does not commit,
+:meth:`ImportedMedia.discard` deletes them, so a failed import leaves no file behind.
+
+URL fields hold absolute URLs, and the storage may serve files at paths of the app
+(``/files/<key>``): such a path is prefixed with ``base_url``, the site's address (the API
+import's request gives it; ``openevent import`` takes ``--base-url``).
+"""
+
+import logging
+import mimetypes
+import posixpath
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
+
+from openevent.api.fields import Url
+from openevent.importer.archive import Archive, ArchiveRefused
+from openevent.importer.report import ImportFailed, Report
+from openevent.plugins import is_enabled_for_event, plugin_of
+from openevent.storage import STORAGE_KEY, InvalidKey, validate_key
+
+log = logging.getLogger(__name__)
+
+HANDLERS_KEY = "openevent.importer.media_handlers"
+# Imported files never change under their key.
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+# What a guessed content type may be: a browser shows these or hands them to an application,
+# and never runs them as a page (the storage also sends nosniff, and attachment for non-images).
+_SAFE_MAIN_TYPES = {"audio", "video", "image", "font"}
+_SAFE_TYPES = {"text/plain"}
+_UNSAFE_TYPES = {"image/svg+xml"}
+_SAFE_APPLICATION_PREFIXES = ("application/pdf", "application/vnd.", "application/zip")
+_FALLBACK_TYPE = "application/octet-stream"
+# File signatures of the images the storage serves inline: an image type is kept only when the
+# bytes agree with it.
+_SIGNATURES = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+
+
+class MediaRejected(Exception):
+    """A media file a handler does not store (not a real image, too large): ``reason`` says
+    why; the import leaves the field empty and reports it."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# store(registry, event_id, stream) -> the key it stored the file under; MediaRejected if not.
+StoreMedia = Callable[[object, int, BinaryIO], str]
+
+
+@dataclass(frozen=True)
+class MediaHandler:
+    """Who stores the files of some URL fields, given as (resource type, API name)."""
+
+    store: StoreMedia
+    fields: frozenset[tuple[str, str]]
+
+
+def add_import_media_handler(config, store: StoreMedia, fields: Iterable[tuple[str, str]]):
+    """Let ``store`` keep the imported files of ``fields`` (``("speaker", "photo-url")``),
+    instead of the importer's own storing, for events its plugin acts for.
+
+    ``store(registry, event_id, stream)`` reads the member from ``stream``, stores it (public)
+    and returns its key, or raises :class:`MediaRejected`. The field gets the storage's URL
+    of that key.
+    """
+    handlers = config.registry.setdefault(HANDLERS_KEY, [])
+    handlers.append(MediaHandler(store, frozenset(fields)))
+
+
+def content_type(member: str, head: bytes) -> str:
+    """The content type a stored media file gets: from its name (``mimetypes``), kept only if
+    no browser would run it, and for images only if its first bytes are that image's."""
+    guessed, _ = mimetypes.guess_type(member, strict=False)
+    if guessed is None or guessed in _UNSAFE_TYPES:
+        return _FALLBACK_TYPE
+    if guessed in _SIGNATURES:
+        return guessed if head.startswith(_SIGNATURES[guessed]) else _FALLBACK_TYPE
+    main = guessed.split("/", 1)[0]
+    if (
+        main in _SAFE_MAIN_TYPES
+        or guessed in _SAFE_TYPES
+        or guessed.startswith(_SAFE_APPLICATION_PREFIXES)
+    ):
+        return guessed
+    return _FALLBACK_TYPE
+
+
+def _file_name(member: str) -> str:
+    """The member's name as the last segment of a key, or ``file`` with its extension."""
+    name = posixpath.basename(member)
+    try:
+        validate_key(name)
+    except InvalidKey:
+        extension = posixpath.splitext(name)[1].lower()
+        name = "file" + (extension if extension[1:].isalnum() and len(extension) <= 10 else "")
+    return name
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A file of the event's own fields, stored once the event has its id."""
+
+    type_: str
+    id_: object  # the event's id in the file
+    key: str
+    attr: str  # the model attribute the field sets
+    member: str
+
+
+@dataclass
+class ImportedMedia:
+    """The media of one import: what it stored, and the event's files still to store."""
+
+    dbsession: object
+    archive: Archive
+    report: Report
+    base_url: str | None = None
+    event_id: int | None = None  # set once the new event has its id
+    stored_keys: list[str] = field(default_factory=list)
+    stored_bytes: int = 0
+    # (member, handler) -> its URL: a file several rows name is stored once.
+    _urls: dict[tuple[str, MediaHandler | None], str] = field(default_factory=dict)
+    _pending: list[_Pending] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.registry = self.dbsession.info["registry"]
+        # Taken once: the files go back to the storage they were put in.
+        self.storage = self.registry[STORAGE_KEY]
+
+    def resolve(self, type_: str, file: str, id_, key: str, spec, value):
+        """The value field ``key`` (``spec``) of a ``type_`` record gets: ``value``, unless it
+        is a URL field given a relative path; then the stored member's URL, or None (reported)
+        if there is none."""
+        if not isinstance(spec, Url):
+            return value
+        relative = _relative_path(value)
+        if relative is None:
+            return value
+        member = self.archive.member_at(relative)
+        if member is None:
+            if not _names_a_file(relative):
+                return value  # a host without its scheme: the URL field says what is wrong
+            self.report.skipped(
+                file, id_, f"{key}: {value!r} names no file of the archive; left empty"
+            )
+            return None
+        if self.event_id is None:
+            self._pending.append(_Pending(type_, id_, key, spec.attr, member))
+            return None
+        return self._url(type_, file, id_, key, member)
+
+    def store_pending(self, event) -> None:
+        """Store the event's own files, now that it has an id, and set its fields."""
+        pending, self._pending = self._pending, []
+        for item in pending:
+            url = self._url(item.type_, "event", item.id_, item.key, item.member)
+            if url is not None:
+                setattr(event, item.attr, url)
+
+    def discard(self) -> None:
+        """Delete every file this import stored (it failed, or did not commit)."""
+        keys, self.stored_keys = self.stored_keys, []
+        for key in keys:
+            try:
+                self.storage.delete(key)
+            except Exception:  # a storage outage must not hide why the import failed
+                log.exception("import: could not delete the stored file %s", key)
+
+    def discard_unless_committed(self) -> None:
+        """Have the session's transaction delete the stored files if it aborts or fails to
+        commit."""
+        manager = self.dbsession.info.get("transaction_manager")
+        if manager is None or not self.stored_keys:
+            return
+        transaction = manager.get()
+        transaction.addAfterCommitHook(lambda committed: committed or self.discard())
+        transaction.addAfterAbortHook(self.discard)
+
+    def _url(self, type_: str, file: str, id_, key: str, member: str) -> str | None:
+        handler = self._handler(type_, key)
+        url = self._urls.get((member, handler))
+        if url is None:  # a file refused is refused (and reported) for each row naming it
+            url = self._urls[member, handler] = self._store(handler, file, id_, key, member)
+        return url
+
+    def _handler(self, type_: str, key: str) -> MediaHandler | None:
+        for handler in self.registry.get(HANDLERS_KEY, []):
+            if (type_, key) not in handler.fields:
+                continue
+            plugin = plugin_of(self.registry, handler.store)
+            if plugin is None or is_enabled_for_event(self.dbsession, plugin, self.event_id):
+                return handler
+        return None
+
+    def _store(self, handler, file: str, id_, key: str, member: str) -> str | None:
+        try:
+            with self.archive.open_member(member) as stream:
+                if handler is None:
+                    stored_key = self._store_file(stream, member)
+                else:
+                    stored_key = handler.store(self.registry, self.event_id, stream)
+                    self.stored_keys.append(stored_key)
+        except (MediaRejected, ArchiveRefused) as exc:
+            self.report.skipped(file, id_, f"{key}: {member}: {exc.reason}; not stored, left empty")
+            return None
+        self.stored_bytes += self.archive.sizes[member]
+        return self._absolute(self.storage.url(stored_key))
+
+    def _store_file(self, stream: BinaryIO, member: str) -> str:
+        head = stream.peek(16)[:16]
+        stored_key = f"events/{self.event_id}/files/{secrets.token_hex(16)}/{_file_name(member)}"
+        try:
+            self.storage.put(
+                stored_key,
+                stream,
+                content_type(member, head),
+                public=True,
+                cache_control=CACHE_CONTROL,
+            )
+        except BaseException:
+            # A copy that failed half-way (a corrupt member, one longer than it said) leaves
+            # nothing, whatever the backend kept of it.
+            self.storage.delete(stored_key)
+            raise
+        self.stored_keys.append(stored_key)
+        return stored_key
+
+    def _absolute(self, url: str) -> str:
+        if "://" in url:
+            return url
+        if not self.base_url:
+            raise ImportFailed(
+                "the storage serves files at this site's own paths (" + url + "): the import "
+                "needs the site's address to give media files URLs (openevent import --base-url)"
+            )
+        return self.base_url.rstrip("/") + url
+
+
+def _relative_path(value) -> str | None:
+    """The path ``value`` names if it is a relative URL (``/images/a.jpg``, ``images/a.jpg``),
+    decoded; None for anything else (an absolute URL, ``//host/...``, an empty value)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    # Most URLs of real exports are absolute: tell them apart without parsing them.
+    if not text or text.startswith(("https://", "http://", "//")):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # a malformed host: not a path, and the URL field says why
+        return None
+    if parts.scheme or parts.netloc:
+        return None
+    return unquote(parts.path)
+
+
+def _names_a_file(path: str) -> bool:
+    """Whether a relative URL's path is meant as a file of the archive (``/images/a.jpg``,
+    ``slides/a.pdf``) rather than an address without its scheme (``www.example.org/ada``,
+    ``@ada``), which the URL field refuses with its own reason."""
+    if path.startswith("/"):
+        return True
+    first, slash, _ = path.partition("/")
+    return bool(slash) and "." not in first
+
+
+def includeme(config):
+    config.add_directive("add_import_media_handler", add_import_media_handler)
