@@ -121,7 +121,7 @@ def _populate(registry) -> int:
 
 def _cold() -> None:
     """Forget what the formats cache (rendered VEVENTs, plain text, ids): each run is cold."""
-    for cached in (ical._render, values.plain_text, values._guid):
+    for cached in (ical.vtimezone, values.plain_text, values._guid):
         cached.cache_clear()
 
 
