@@ -90,11 +90,12 @@ def schedule(program: Program, writing) -> dict:
         starts = local(session["starts_at"], tz)
         track = tracks.get(session["track_id"])
         session_guid = guid(event, "session", session["id"])
+        starts_iso = starts.isoformat()
         return {
             "guid": session_guid,
             "id": session["id"],
-            "date": starts.isoformat(),
-            "start": starts.strftime("%H:%M"),
+            "date": starts_iso,
+            "start": starts_iso[11:16],
             "duration": _hhmm(session["ends_at"] - session["starts_at"]),
             "room": room_names.get(session["microlocation_id"], NO_ROOM),
             "slug": f"{acronym}-{session['id']}-{slugify(session['title'], 'session')}",
