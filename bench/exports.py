@@ -1,6 +1,6 @@
 """Benchmark the exports plugin: each format against its floor, and how fresh the feeds stay.
 
-    python bench/exports.py [--database-url URL] [--redis-url URL] [--rounds 7]
+    python bench/exports.py [--database-url URL] [--redis-url URL] [--rounds 11]
 
 An event of 1,000 sessions (each with one to three of 300 speakers, in 8 rooms and 10 tracks)
 is written in every format, the same way the export job does (the snapshot, one query per
@@ -23,7 +23,9 @@ the stub broker when unset); one ``BENCH`` line per format for bench/run_all.py,
 """
 
 import argparse
+import bisect
 import csv
+import gc
 import io
 import os
 import random
@@ -494,20 +496,18 @@ def floor_frab_xml(p: dict) -> bytes:
 def _transitions(tz, first: date, last: date) -> list[tuple[datetime, timedelta, timedelta]]:
     """(UTC instant, offset before, offset after) of each change of offset between the dates,
     found a day at a time, then to the second by halving."""
+
+    def offset(moment: int) -> timedelta:
+        return datetime.fromtimestamp(moment, tz).utcoffset()
+
     found, end = [], datetime.combine(last, clock(), tzinfo=UTC).timestamp()
     moment = int(datetime.combine(first, clock(), tzinfo=tz).timestamp())
     while moment < end:
-        before = datetime.fromtimestamp(moment, tz).utcoffset()
-        later = moment + 86400
-        if datetime.fromtimestamp(later, tz).utcoffset() != before:
-            while later - moment > 1:
-                middle = (moment + later) // 2
-                if datetime.fromtimestamp(middle, tz).utcoffset() == before:
-                    moment = middle
-                else:
-                    later = middle
-            found.append((later, before, datetime.fromtimestamp(later, tz).utcoffset()))
-        moment = later
+        before, day = offset(moment), range(moment, moment + 86401)
+        if offset(day[-1]) != before:
+            changed = day[bisect.bisect_left(day, True, key=lambda t: offset(t) != before)]
+            found.append((changed, before, offset(changed)))
+        moment = day[-1]
     return found
 
 
@@ -718,6 +718,7 @@ def _cold() -> None:
 
 def _ours(registry, event_id: int, name: str) -> tuple[float, bytes]:
     _cold()
+    gc.collect()  # neither side pays for the other's garbage
     started = time.perf_counter()
     with tempfile.TemporaryFile() as stream:
         with transaction_scope(registry) as dbsession:
@@ -728,6 +729,7 @@ def _ours(registry, event_id: int, name: str) -> tuple[float, bytes]:
 
 
 def _floor(registry, event_id: int, name: str) -> tuple[float, bytes]:
+    gc.collect()
     started = time.perf_counter()
     connection = registry["dbengine"].raw_connection()
     try:
@@ -841,7 +843,7 @@ def main(argv=None) -> int:
         default=default_redis_url(),
         help="freshness through Redis and a Dramatiq worker (default: OPENEVENT_TEST_REDIS_URL)",
     )
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (7)")
+    parser.add_argument("--rounds", type=int, default=11, help="interleaved rounds (11)")
     parser.add_argument("--samples", type=int, default=20, help="freshness samples (20)")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="openevent-bench-"))

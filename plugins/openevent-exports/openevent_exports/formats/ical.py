@@ -49,6 +49,7 @@ def sequence(session: dict) -> int:
 
 
 def _vevent(session: dict, tz, tzid: str, names, room, track, url, uid: str) -> Component:
+    """A session's VEVENT; ``names`` are its speakers', ``room`` and ``track`` names or None."""
     abstract = plain_text(session["long_abstract"] or session["short_abstract"])
     description = "\n\n".join(p for p in (session["subtitle"], ", ".join(names), abstract) if p)
     local_tz = {"tzid": tzid}
