@@ -8,8 +8,10 @@ table, then the format's writer into a temporary file). Each format's floor read
 with one query per table through the bare DB-API cursor and writes the same bytes with no
 framework: a short hand-written writer per format below (f-strings, the csv module, orjson,
 zipfile), checked byte for byte against ours (member by member for zips) before anything is
-timed. Markup becomes plain text through the same lxml helper (``values.plain_text``, the
-same work by any route); everything else in the floor is its own. Runs are interleaved (ours,
+timed. Markup becomes plain text and titles slugs through the same small helpers
+(``values.plain_text`` on lxml, ``values.slugify``: the same work by any route); everything
+else in the floor is its own, written for what this bench exports (no ``exports.public_url``
+links, no media, the default options). Runs are interleaved (ours,
 floor, ours, floor...) and the medians compared; both start cold (ours with the formats'
 caches emptied, the floor with nothing to reuse).
 
@@ -346,13 +348,9 @@ def floor_csv(p: dict) -> bytes:
 # The floor: frab's schedule, JSON and XML
 
 
-def _slug(text: str, fallback: str) -> str:
-    return values.slugify(text, fallback)
-
-
 def _frab(p: dict) -> dict:
     event, tz, memo, change = p["event"], p["tz"], {}, timedelta(hours=4)
-    acronym = _slug(event["identifier"], "event").replace("-", "_").ljust(4, "_")
+    acronym = values.slugify(event["identifier"], "event").replace("-", "_").ljust(4, "_")
     tracks = {row["id"]: row["name"] for row in p["tracks"]}
     room_names = {row["id"]: row["name"] for row in p["rooms"]}
     people = {
@@ -387,7 +385,7 @@ def _frab(p: dict) -> dict:
                     "start": f"{starts:%H:%M}",
                     "duration": f"{minutes // 60:02d}:{minutes % 60:02d}",
                     "room": room,
-                    "slug": f"{acronym}-{s['id']}-{_slug(s['title'], 'session')}",
+                    "slug": f"{acronym}-{s['id']}-{values.slugify(s['title'], 'session')}",
                     "url": f"urn:uuid:{session_guid}",
                     "title": s["title"],
                     "subtitle": s["subtitle"] or "",

@@ -252,8 +252,10 @@ def _lines(component: Component, out: list[bytes]) -> None:
         head = prop_name.upper()
         if parameters:
             head += "".join(f";{k.upper()}={_parameter(v)}" for k, v in parameters.items())
-        text = ",".join(map(_VALUES[value_type], values))
-        out.append(fold(f"{head}:{text}".encode()))
+        write_value = _VALUES[value_type]
+        text = write_value(values[0]) if len(values) == 1 else ",".join(map(write_value, values))
+        line = f"{head}:{text}".encode()
+        out.append(line + b"\r\n" if len(line) <= _LINE_OCTETS else fold(line))
     for child in components:
         _lines(child, out)
     out.append(f"END:{name.upper()}\r\n".encode())
