@@ -108,8 +108,9 @@ PUBLIC_QUERIES = {
     "WHERE event_id = {event} AND deleted_at IS NULL ORDER BY id",
 }
 _TEAM_ONLY = ("session_types", "sponsors", "social_links")
-_TIMES = frozenset({"starts_at", "ends_at", "created_at", "last_modified_at"})
-_TIMES |= {"schedule_published_on"}
+_TIMES = frozenset(
+    {"starts_at", "ends_at", "created_at", "last_modified_at", "schedule_published_on"}
+)
 
 
 def _settings(url: str, broker: str) -> dict:
