@@ -402,7 +402,7 @@ def test_bad_options_are_refused_by_name(format_name, options, field):
 # Writing the text: escaping, folding, characters XML forbids
 
 
-def _public_session(dbsession, event, title, **values):
+def _public_session(dbsession, event, title, **columns):
     return make_session(
         dbsession,
         event,
@@ -410,16 +410,16 @@ def _public_session(dbsession, event, title, **values):
         state=SessionState.CONFIRMED,
         starts_at=datetime(2030, 7, 1, 7, 0, tzinfo=UTC),
         ends_at=datetime(2030, 7, 1, 8, 0, tzinfo=UTC),
-        **values,
+        **columns,
     )
 
 
 def test_ical_text_escapes_commas_semicolons_backslashes_and_line_breaks(dbsession, event):
     event.name = "Sommerfest; Berlin,\nsecond line"  # the icalendar package refused a newline
-    title = r"Tabs, semicolons; a back\slash"
+    title = r"Commas, semicolons; a back\slash"
     _public_session(dbsession, event, title, subtitle="one\r\ntwo\rthree\nfour")
     content = _write(dbsession, event, "ical")
-    assert b"SUMMARY:Tabs\\, semicolons\\; a back\\\\slash\r\n" in content
+    assert b"SUMMARY:Commas\\, semicolons\\; a back\\\\slash\r\n" in content
     assert b"X-WR-CALNAME:Sommerfest\\; Berlin\\,\\nsecond line\r\n" in content
     calendar = icalendar.Calendar.from_ical(content)
     [vevent] = calendar.walk("VEVENT")
