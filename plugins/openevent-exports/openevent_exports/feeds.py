@@ -93,8 +93,8 @@ def build_feeds(program, public_url: str | None) -> dict[str, bytes]:
     calendar = ical.build_calendar(program, writing.session_url)
     document = frab.schedule(program, writing)
     return {
-        "schedule.ics": calendar.to_ical(),
-        "schedule.xcal": xcal.to_xcal(calendar.to_jcal()),
+        "schedule.ics": ical.to_ical(calendar),
+        "schedule.xcal": xcal.to_xcal(calendar),
         "schedule.xml": frab.to_xml(document, program.event["timezone"]),
         "schedule.json": frab.to_json(document),
     }

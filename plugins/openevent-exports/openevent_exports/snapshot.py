@@ -191,7 +191,11 @@ class Program:
 
 
 def _rows(dbsession: DBSession, statement) -> list[dict]:
-    return [dict(row) for row in dbsession.execute(statement).mappings()]
+    """The rows of a Core statement as dicts, run on the session's connection (the ORM's
+    execution path would add its own bookkeeping to every row)."""
+    result = dbsession.connection().execute(statement)
+    keys = tuple(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result.all()]
 
 
 def load_program(dbsession: DBSession, event_id: int, *, public: bool) -> Program:
@@ -238,12 +242,13 @@ def load_program(dbsession: DBSession, event_id: int, *, public: bool) -> Progra
         .where(Speaker.event_id == event_id, Speaker.deleted_at.is_(None))
         .order_by(Speaker.id),
     )
-    link_rows = dbsession.execute(
+    links_query = (
         select(session_speakers.c.session_id, session_speakers.c.speaker_id)
         .join(Session, Session.id == session_speakers.c.session_id)
         .where(Session.event_id == event_id)
         .order_by(session_speakers.c.session_id, session_speakers.c.speaker_id)
-    ).all()
+    )
+    link_rows = dbsession.connection().execute(links_query).all()
     session_ids = {row["id"] for row in sessions}
     speaker_ids = {row["id"] for row in speakers}
     links = [

@@ -5,7 +5,7 @@ import csv
 import io
 import json
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from lxml import etree
 
 from openevent.models import EventState, SessionState
 from openevent.testing import make_event, make_session, make_speaker
-from openevent_exports.formats import FORMATS, Writing
+from openevent_exports.formats import FORMATS, Writing, ical, values
 from openevent_exports.formats.xcal import NAMESPACE
 from openevent_exports.snapshot import EventNotFound, load_program
 
@@ -397,3 +397,103 @@ def test_open_event_zip_includes_media_from_storage(dbsession, event, memory_sto
 def test_bad_options_are_refused_by_name(format_name, options, field):
     _, errors = FORMATS[format_name].parse_options(options)
     assert list(errors) == [field]
+
+
+# Writing the text: escaping, folding, characters XML forbids
+
+
+def _public_session(dbsession, event, title, **columns):
+    return make_session(
+        dbsession,
+        event,
+        title=title,
+        state=SessionState.CONFIRMED,
+        starts_at=datetime(2030, 7, 1, 7, 0, tzinfo=UTC),
+        ends_at=datetime(2030, 7, 1, 8, 0, tzinfo=UTC),
+        **columns,
+    )
+
+
+def test_ical_text_escapes_commas_semicolons_backslashes_and_line_breaks(dbsession, event):
+    event.name = "Sommerfest; Berlin,\nsecond line"  # the icalendar package refused a newline
+    title = r"Commas, semicolons; a back\slash"
+    _public_session(dbsession, event, title, subtitle="one\r\ntwo\rthree\nfour")
+    content = _write(dbsession, event, "ical")
+    assert b"SUMMARY:Commas\\, semicolons\\; a back\\\\slash\r\n" in content
+    assert b"X-WR-CALNAME:Sommerfest\\; Berlin\\,\\nsecond line\r\n" in content
+    calendar = icalendar.Calendar.from_ical(content)
+    [vevent] = calendar.walk("VEVENT")
+    assert vevent["SUMMARY"] == title
+    assert vevent["DESCRIPTION"] == "one\ntwo\nthree\nfour"
+    # icalendar keeps an extension's text as written (calendar apps read it as TEXT).
+    assert calendar["X-WR-CALNAME"] == "Sommerfest\\; Berlin\\,\\nsecond line"
+
+
+def test_ical_lines_fold_at_75_octets_without_splitting_a_character(dbsession, event):
+    # Two-, three- and four-byte characters, so that folds fall inside sequences of each.
+    title = "Über " + "Grüße 🎉 ünd 日本語 " * 12
+    _public_session(dbsession, event, title)
+    content = _write(dbsession, event, "ical")
+    assert content.endswith(b"\r\n") and b"\n" not in content.replace(b"\r\n", b"")
+    physical = content.split(b"\r\n")[:-1]
+    for line in physical:
+        assert len(line) <= 75
+        line.decode()  # each line whole UTF-8: no sequence cut in two
+    assert sum(1 for line in physical if line.startswith(b" ")) >= len(title.encode()) // 75
+    [vevent] = icalendar.Calendar.from_ical(content).walk("VEVENT")
+    assert vevent["SUMMARY"] == title
+
+
+@pytest.mark.parametrize("prefix", range(5))
+def test_folding_moves_a_cut_multibyte_character_to_the_next_line(prefix):
+    line = ("x" * (70 + prefix) + "🎉é" * 40).encode()
+    folded = ical.fold(line)
+    parts = folded[:-2].split(b"\r\n ")
+    assert b"".join(parts) == line
+    assert all(len(part) <= 75 for part in parts[:1]) and all(len(p) <= 74 for p in parts[1:])
+    assert all(part.decode() for part in parts)
+
+
+@pytest.mark.parametrize(
+    ("tzid", "moments"),
+    [
+        ("America/Sao_Paulo", [datetime(2018, 1, 10, 12), datetime(2018, 7, 10, 12)]),
+        ("Australia/Lord_Howe", [datetime(2021, 1, 10, 12), datetime(2021, 7, 10, 12)]),
+        ("Asia/Kolkata", [datetime(2020, 3, 1, 12)]),
+        ("UTC", [datetime(2020, 3, 1, 12)]),
+    ],
+)
+def test_vtimezone_offsets_are_the_iana_ones_in_either_hemisphere(tzid, moments):
+    calendar = ical.to_ical(
+        (
+            "vcalendar",
+            [],
+            [ical.vtimezone(tzid, date(moments[0].year - 1, 1, 1), date(2022, 12, 31))],
+        )
+    )
+    [vtimezone] = icalendar.Calendar.from_ical(calendar).walk("VTIMEZONE")
+    tz = vtimezone.to_tz()
+    for moment in moments:
+        assert tz.utcoffset(moment) == moment.replace(tzinfo=ZoneInfo(tzid)).utcoffset()
+
+
+def test_characters_xml_forbids_never_make_a_feed_invalid(dbsession, event):
+    _public_session(dbsession, event, "Bell\x07 and\x0b form\x0cfeed & <tags>")
+    expected = "Bell and formfeed & <tags>"
+    frab_xml = _write(dbsession, event, "frab-xml")
+    xmlschema.XMLSchema(str(VALIDATORS / "schedule.xml.xsd")).validate(frab_xml.decode())
+    assert etree.fromstring(frab_xml).findtext("day/room/event/title") == expected
+    xcal = etree.fromstring(_write(dbsession, event, "xcal"))
+    summaries = xcal.iterfind(f".//{{{NAMESPACE}}}summary/{{{NAMESPACE}}}text")
+    assert [element.text for element in summaries] == [expected]
+    [vevent] = icalendar.Calendar.from_ical(_write(dbsession, event, "ical")).walk("VEVENT")
+    assert vevent["SUMMARY"] == expected
+
+
+def test_xml_text_escapes_markup_and_drops_what_xml_cannot_hold():
+    assert values.xml_text('a & b <c> "d"\r') == "a &amp; b &lt;c&gt; &quot;d&quot;&#13;"
+    assert values.xml_text("x\x00y\ud800z\ufffe\x1f\t\n") == "xyz\t\n"
+    assert values.xml_attribute("a\tb\nc") == "a&#9;b&#10;c"
+    value = "1\t2\n3 & 4"
+    attribute = values.xml_attribute(value)
+    assert etree.fromstring(f'<a b="{attribute}"/>').get("b") == value

@@ -2,11 +2,12 @@
 
 The format conference apps read (Giggity, EventFahrplan, the CCC apps), checked against the
 c3voc schema of each. The schedule is built once as the JSON document; the XML is written from
-it. Days are the event's local dates, a day running from the ``day-change-hour`` (default 4:00,
-so a session at 1:00 after midnight belongs to the evening before, as apps expect) to the same
-hour the next date; every day lists every room, in the organizers' order. Sessions without a
-room are listed under :data:`NO_ROOM`. Identifiers (``guid``) are stable UUIDs; persons are the
-session's speakers, linked by id and guid.
+it as text (escaped, the characters XML 1.0 forbids dropped). Days are the event's local
+dates, a day running from the ``day-change-hour`` (default 4:00, so a session at 1:00 after
+midnight belongs to the evening before, as apps expect) to the same hour the next
+date; every day lists every room, in the organizers' order. Sessions without a room are listed
+under :data:`NO_ROOM`. Identifiers (``guid``) are stable UUIDs; persons are the session's
+speakers, linked by id and guid.
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ from datetime import date, datetime, time, timedelta
 from typing import BinaryIO
 
 import orjson
-from lxml import etree
 
-from openevent_exports.formats.values import event_tz, guid, local, plain_text, slugify
+from openevent_exports.formats.values import (
+    event_tz,
+    guid,
+    local,
+    plain_text,
+    slugify,
+    xml_attribute,
+    xml_text,
+)
 from openevent_exports.snapshot import Program
 
 VERSION_PREFIX = "openevent"
@@ -82,11 +90,12 @@ def schedule(program: Program, writing) -> dict:
         starts = local(session["starts_at"], tz)
         track = tracks.get(session["track_id"])
         session_guid = guid(event, "session", session["id"])
+        starts_iso = starts.isoformat()
         return {
             "guid": session_guid,
             "id": session["id"],
-            "date": starts.isoformat(),
-            "start": starts.strftime("%H:%M"),
+            "date": starts_iso,
+            "start": starts_iso[11:16],
             "duration": _hhmm(session["ends_at"] - session["starts_at"]),
             "room": room_names.get(session["microlocation_id"], NO_ROOM),
             "slug": f"{acronym}-{session['id']}-{slugify(session['title'], 'session')}",
@@ -152,57 +161,88 @@ def write_json(program: Program, stream: BinaryIO, writing) -> None:
     writing.progress(100)
 
 
-def _text(parent, name: str, value) -> None:
-    element = etree.SubElement(parent, name)
-    element.text = "" if value is None else str(value)
-
-
 def write_xml(program: Program, stream: BinaryIO, writing) -> None:
     stream.write(to_xml(schedule(program, writing), program.event["timezone"]))
     writing.progress(100)
 
 
+def _element(name: str, value, pad: str) -> str:
+    """One line of the XML: ``<name>value</name>`` (empty for None), indented by ``pad``."""
+    return f"{pad}<{name}>{'' if value is None else xml_text(value)}</{name}>\n"
+
+
+def _attributes(**values) -> str:
+    return "".join(f' {name}="{xml_attribute(value)}"' for name, value in values.items())
+
+
+# The elements of an event in frab's order (the schema's sequence), before its persons.
+_EVENT_ELEMENTS = (
+    "room",
+    "title",
+    "subtitle",
+    "type",
+    "date",
+    "start",
+    "duration",
+    "abstract",
+    "slug",
+    "track",
+    "language",
+    "description",
+)
+
+
+def _event_xml(item: dict, out: list[str]) -> None:
+    pad = " " * 8
+    out.append(f"      <event{_attributes(guid=item['guid'], id=item['id'])}>\n")
+    out += [_element(name, item[name], pad) for name in _EVENT_ELEMENTS]
+    if item["persons"]:
+        out.append(f"{pad}<persons>\n")
+        for person in item["persons"]:
+            tag = _attributes(id=person["id"], guid=person["guid"])
+            out.append(f"{pad}  <person{tag}>{xml_text(person['public_name'])}</person>\n")
+        out.append(f"{pad}</persons>\n")
+    else:
+        out.append(f"{pad}<persons/>\n")
+    if not item["url"].startswith("urn:"):
+        out.append(_element("url", item["url"], pad))
+    out.append("      </event>\n")
+
+
 def to_xml(document: dict, timezone: str) -> bytes:
-    """The schedule document (:func:`schedule`) as frab's XML."""
+    """The schedule document (:func:`schedule`) as frab's XML, indented two spaces a level."""
     document = document["schedule"]
     conference = document["conference"]
-    root = etree.Element("schedule")
-    etree.SubElement(root, "generator", name="openevent-exports")
-    _text(root, "version", document["version"])
-    head = etree.SubElement(root, "conference")
-    for name in ("title", "acronym", "start", "end"):
-        _text(head, name, conference[name])
-    _text(head, "days", conference["daysCount"])
-    _text(head, "timeslot_duration", conference["timeslot_duration"])
+    out = [
+        "<?xml version='1.0' encoding='UTF-8'?>\n<schedule>\n",
+        '  <generator name="openevent-exports"/>\n',
+        _element("version", document["version"], "  "),
+        "  <conference>\n",
+    ]
+    pad = "    "
+    out += [_element(name, conference[name], pad) for name in ("title", "acronym", "start", "end")]
+    out.append(_element("days", conference["daysCount"], pad))
+    out.append(_element("timeslot_duration", conference["timeslot_duration"], pad))
     if "url" in conference:
-        _text(head, "url", conference["url"])
-    _text(head, "time_zone_name", timezone)
-    for track in conference["tracks"]:
-        etree.SubElement(head, "track", **track)
+        out.append(_element("url", conference["url"], pad))
+    out.append(_element("time_zone_name", timezone, pad))
+    out += [f"{pad}<track{_attributes(**track)}/>\n" for track in conference["tracks"]]
+    out.append("  </conference>\n")
     room_guids = {room["name"]: room["guid"] for room in conference["rooms"]}
     for day in conference["days"]:
-        day_element = etree.SubElement(
-            root,
-            "day",
-            index=str(day["index"]),
-            date=day["date"],
-            start=day["day_start"],
-            end=day["day_end"],
+        bounds = _attributes(
+            index=day["index"], date=day["date"], start=day["day_start"], end=day["day_end"]
         )
+        out.append(f"  <day{bounds}>\n")
         for room_name, items in day["rooms"].items():
-            room = etree.SubElement(day_element, "room", name=room_name, guid=room_guids[room_name])
+            room = _attributes(name=room_name, guid=room_guids[room_name])
+            if not items:
+                out.append(f"    <room{room}/>\n")
+                continue
+            out.append(f"    <room{room}>\n")
             for item in items:
-                element = etree.SubElement(room, "event", guid=item["guid"], id=str(item["id"]))
-                for name in ("room", "title", "subtitle", "type", "date", "start", "duration"):
-                    _text(element, name, item[name])
-                for name in ("abstract", "slug", "track", "language", "description"):
-                    _text(element, name, item[name])
-                persons = etree.SubElement(element, "persons")
-                for person in item["persons"]:
-                    tag = etree.SubElement(
-                        persons, "person", id=str(person["id"]), guid=person["guid"]
-                    )
-                    tag.text = person["public_name"]
-                if not item["url"].startswith("urn:"):
-                    _text(element, "url", item["url"])
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+                _event_xml(item, out)
+            out.append("    </room>\n")
+        out.append("  </day>\n")
+    out.append("</schedule>\n")
+    return "".join(out).encode()

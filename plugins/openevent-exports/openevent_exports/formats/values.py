@@ -60,3 +60,39 @@ def guid(event: dict, kind: str, row_id: int | str) -> str:
 @lru_cache(maxsize=8192)
 def _guid(identifier: str, kind: str, row_id: int | str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"openevent:{identifier}/{kind}/{row_id}"))
+
+
+# Characters XML 1.0 forbids (C0 controls but tab, newline and return; lone surrogates; FFFE and
+# FFFF): no escape can carry them, so a title pasted with one is written without it.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value) -> str:
+    """``value`` as XML character data: escaped, forbidden characters dropped.
+
+    Also safe in a double-quoted attribute. A carriage return is written as a reference, so
+    that an XML parser (which turns a raw one into a newline) reads it back as it was.
+    """
+    text = str(value)
+    if _XML_FORBIDDEN.search(text):
+        text = _XML_FORBIDDEN.sub("", text)
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def xml_attribute(value) -> str:
+    """``value`` for a double-quoted XML attribute: :func:`xml_text`, with tabs and newlines
+    as references (a parser would read them back as spaces)."""
+    text = xml_text(value)
+    if "\n" in text or "\t" in text:
+        text = text.replace("\n", "&#10;").replace("\t", "&#9;")
+    return text

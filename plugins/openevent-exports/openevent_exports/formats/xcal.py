@@ -1,83 +1,88 @@
 """xCal (RFC 6321): the iCalendar feed's calendar, as XML.
 
 RFC 6321 and jCal (RFC 7265) describe the same data model, property by property, with the same
-value type names. The calendar is built once (:func:`.ical.build_calendar`), icalendar gives
-its jCal form, with every property's value type, and this module writes that
-as XML: ``<properties>`` and ``<components>`` in each component, ``<parameters>`` when a
-property has some, one element per value named after its type.
+value type names. The calendar is described once (:func:`.ical.build_calendar`, in jCal's
+shape) and written here as XML text: ``<properties>`` and ``<components>`` in each
+component, ``<parameters>`` when a property has some, one element per value named after its
+type; two spaces of indentation per level.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import BinaryIO
 
-from lxml import etree
-
-from openevent_exports.formats.ical import build_calendar
+from openevent_exports.formats.ical import (
+    Component,
+    Property,
+    build_calendar,
+    escape_text,
+    utc_offset,
+)
+from openevent_exports.formats.values import xml_text
 from openevent_exports.snapshot import Program
 
 NAMESPACE = "urn:ietf:params:xml:ns:icalendar-2.0"
-_N = f"{{{NAMESPACE}}}"
-# jCal's structured values (RFC 7265 3.6) and their parts' element names in xCal.
-_PERIOD_PARTS = ("start", "end")
+_HEAD = f"<?xml version='1.0' encoding='UTF-8'?>\n<icalendar xmlns=\"{NAMESPACE}\">\n"
 
 
-def _element(parent, name: str, text: str | None = None):
-    element = etree.SubElement(parent, _N + name)
-    if text is not None:
-        element.text = text
-    return element
+def _date_time(value: datetime) -> str:
+    """Local (naive) as written with a TZID, or UTC with ``Z``; whole seconds."""
+    text = value.replace(microsecond=0, tzinfo=None).isoformat()
+    return text if value.tzinfo is None else f"{text}Z"
 
 
-def _value(parent, value_type: str, value) -> None:
-    if value_type == "recur":
-        recur = _element(parent, "recur")
-        for part, part_value in value.items():
-            for item in part_value if isinstance(part_value, list) else [part_value]:
-                _element(recur, part, str(item))
-    elif value_type == "period":
-        period = _element(parent, "period")
-        start, end = value
-        _element(period, "start", start)
-        _element(period, "duration" if end.startswith(("P", "-P", "+P")) else "end", end)
-    elif isinstance(value, bool):
-        _element(parent, value_type, "true" if value else "false")
-    else:
-        _element(parent, value_type, str(value))
+_VALUES: dict[str, Callable] = {
+    "text": xml_text,
+    "unknown": lambda value: xml_text(escape_text(value)),  # the iCalendar text (RFC 7265 5)
+    "date-time": _date_time,
+    "utc-offset": lambda value: utc_offset(value, ":"),
+    "integer": str,
+    "uri": xml_text,
+}
 
 
-def _property(parent, jcal_property: list) -> None:
-    name, parameters, value_type, *values = jcal_property
-    element = _element(parent, name)
+def _property(out: list[str], prop: Property, pad: str) -> None:
+    name, parameters, value_type, values = prop
+    out.append(f"{pad}<{name}>\n")
     if parameters:
-        holder = _element(element, "parameters")
-        for parameter, parameter_value in parameters.items():
-            item = _element(holder, parameter)
-            for text in parameter_value if isinstance(parameter_value, list) else [parameter_value]:
-                _element(item, "text", str(text))
+        out.append(f"{pad}  <parameters>\n")
+        for parameter, value in parameters.items():
+            out.append(
+                f"{pad}    <{parameter}>\n{pad}      <text>{xml_text(value)}</text>\n"
+                f"{pad}    </{parameter}>\n"
+            )
+        out.append(f"{pad}  </parameters>\n")
+    write_value = _VALUES[value_type]
     for value in values:
-        _value(element, value_type, value)
+        out.append(f"{pad}  <{value_type}>{write_value(value)}</{value_type}>\n")
+    out.append(f"{pad}</{name}>\n")
 
 
-def _component(parent, jcal_component: list) -> None:
-    name, properties, components = jcal_component
-    element = _element(parent, name)
+def _component(out: list[str], component: Component, pad: str) -> None:
+    name, properties, components = component
+    out.append(f"{pad}<{name}>\n")
     if properties:
-        holder = _element(element, "properties")
-        for jcal_property in properties:
-            _property(holder, jcal_property)
+        out.append(f"{pad}  <properties>\n")
+        for prop in properties:
+            _property(out, prop, pad + "    ")
+        out.append(f"{pad}  </properties>\n")
     if components:
-        holder = _element(element, "components")
+        out.append(f"{pad}  <components>\n")
         for child in components:
-            _component(holder, child)
+            _component(out, child, pad + "    ")
+        out.append(f"{pad}  </components>\n")
+    out.append(f"{pad}</{name}>\n")
 
 
-def to_xcal(jcal: list) -> bytes:
-    root = etree.Element(_N + "icalendar", nsmap={None: NAMESPACE})
-    _component(root, jcal)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+def to_xcal(calendar: Component) -> bytes:
+    out = [_HEAD]
+    _component(out, calendar, "  ")
+    out.append("</icalendar>\n")
+    return "".join(out).encode()
 
 
 def write(program: Program, stream: BinaryIO, writing) -> None:
-    stream.write(to_xcal(build_calendar(program, writing.session_url).to_jcal()))
+    stream.write(to_xcal(build_calendar(program, writing.session_url)))
     writing.progress(100)
