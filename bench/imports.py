@@ -30,7 +30,7 @@ from pathlib import Path
 
 from _common import default_database_url, emit
 from alembic import command
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, func, insert, select
 
 from openevent.config import configure
 from openevent.db import Base, transaction_scope
@@ -86,6 +86,9 @@ def rows_of(connection, event_id: int) -> dict[str, list[dict]]:
     for table in event_tables():
         if table.name == "events":
             where = table.c.id == event_id
+        elif "event_id" in table.c:
+            # Not by another of its foreign keys: a session without a track is the event's too.
+            where = table.c.event_id == event_id
         else:
             conditions = [
                 fk.parent.in_(ids[fk.column.table.name])
@@ -94,7 +97,7 @@ def rows_of(connection, event_id: int) -> dict[str, list[dict]]:
             ]
             if not conditions:
                 continue
-            where = conditions[0]
+            where = and_(*conditions)
         rows = [dict(row) for row in connection.execute(select(table).where(where)).mappings()]
         found[table.name] = rows
         if "id" in table.c:
