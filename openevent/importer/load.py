@@ -13,6 +13,7 @@ event's timezone.
 import functools
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 import pytz
@@ -118,6 +119,16 @@ def _naive(value) -> bool:
         return False
 
 
+def _text_cleaning(spec: Field) -> Callable[[str], str] | None:
+    """How a text for ``spec`` is tidied before it is parsed: a choice in any case and
+    spacing, other plain text without surrounding spaces; HTML as it is."""
+    if isinstance(spec, Choice):
+        return lambda text: text.strip().lower()
+    if isinstance(spec, String) and not isinstance(spec, Html):
+        return str.strip
+    return None
+
+
 class Loader:
     def __init__(self, dbsession, report: Report):
         self.dbsession = dbsession
@@ -125,31 +136,31 @@ class Loader:
         self._inserted: dict[type, list[dict]] = {}  # model -> its inserted rows, ids included
         self.nested: dict[str, list] = {}  # rows nested in the event's file, by part
         self.naive_times: Counter = Counter()  # file -> values read in the event's timezone
-        self._writable_fields: dict[str, dict[str, Field]] = {}  # resource type -> fields
+        self._writable_fields: dict[str, dict] = {}  # resource type -> fields
 
     def values(self, resource: Resource, obj: dict, record_values: dict, ctx, file, id_) -> bool:
         """Fill ``obj`` (attribute -> value) from ``record_values``; False if a required one
         failed."""
         writable = self._writable(resource)
         for key, value in record_values.items():
-            spec = writable.get(key)
-            if spec is None:
+            found = writable.get(key)
+            if found is None:
                 self.report.ignored(file, key)
                 continue
+            spec, clean_text = found
             if key == "deleted-at":  # trashed in the exporting server: trashed here too
                 if value not in (None, ""):
                     self._set(DateTime(attr="deleted_at"), obj, key, value, ctx, file, id_)
                 continue
-            if isinstance(spec, Duration) and isinstance(value, str) and _DOTTED.fullmatch(value):
-                # PyCon 2017 writes a session type's length "01.30": one clear reading.
-                self.report.repaired(
-                    file, id_, f"{key}: {value!r} read as {value.replace('.', ':')!r}"
-                )
-                value = value.replace(".", ":")
-            if isinstance(spec, Choice) and isinstance(value, str):
-                value = value.strip().lower()
-            elif isinstance(spec, String) and not isinstance(spec, Html) and isinstance(value, str):
-                value = value.strip()
+            if isinstance(value, str):
+                if isinstance(spec, Duration) and _DOTTED.fullmatch(value):
+                    # PyCon 2017 writes a session type's length "01.30": one clear reading.
+                    self.report.repaired(
+                        file, id_, f"{key}: {value!r} read as {value.replace('.', ':')!r}"
+                    )
+                    value = value.replace(".", ":")
+                if clean_text is not None:
+                    value = clean_text(value)
             if (value is None or value == "") and spec.nullable:
                 obj[spec.attr] = None  # exports write "" for "none"
                 continue
@@ -157,13 +168,13 @@ class Loader:
                 return False
         return True
 
-    def _writable(self, resource: Resource) -> dict[str, Field]:
-        """The fields of ``resource`` an import sets: those a client could write (looked up
-        for every value, so found once per resource)."""
+    def _writable(self, resource: Resource) -> dict[str, tuple[Field, Callable | None]]:
+        """The fields of ``resource`` an import sets (those a client could write), each with
+        what tidies its text first; found once per resource, as every value looks them up."""
         found = self._writable_fields.get(resource.type)
         if found is None:
             found = self._writable_fields[resource.type] = {
-                name: spec
+                name: (spec, _text_cleaning(spec))
                 for name, spec in resource.fields.items()
                 if not spec.read_only and not hasattr(spec, "compute")
             }

@@ -135,9 +135,7 @@ def _folded(value) -> str | None:
 
 
 def _as_id(value) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
+    if type(value) is int:  # not a bool
         return str(value)
     if isinstance(value, str) and value.strip():
         return value.strip()
