@@ -545,7 +545,11 @@ def record_insert(session, model: type, rows: Iterable[Mapping]) -> None:
     actor = _actor(session)
     for row in rows:
         event_id = row["id"] if model is Event else row.get("event_id")
-        plain = {key: (None, _plain(value)) for key, value in row.items()}
+        # _plain inlined: an import reports thousands of rows of a score of columns.
+        plain = {
+            key: (None, value.value if isinstance(value, enum.Enum) else value)
+            for key, value in row.items()
+        }
         changes_log.records.append(_Record(model, row["id"], "created", event_id, actor, plain))
 
 
@@ -754,10 +758,13 @@ def _merged(records: Iterable[_Record], committed_at: datetime) -> list[ModelCha
         first, last = history[0], history[-1]
         if first.kind == "created" and last.kind == "deleted":
             continue  # never visible outside the transaction
-        merged: dict[str, tuple[Any, Any]] = {}
-        for record in history:
-            for key, (old, new) in record.changes.items():
-                merged[key] = (merged[key][0] if key in merged else old, new)
+        if len(history) == 1:  # most rows: nothing to merge (the change class copies it)
+            merged = first.changes
+        else:
+            merged = {}
+            for record in history:
+                for key, (old, new) in record.changes.items():
+                    merged[key] = (merged[key][0] if key in merged else old, new)
         if first.kind == "created":
             kind, soft, restored = "created", False, first.restored
         elif last.kind == "deleted":
@@ -826,7 +833,7 @@ def _deliver(
 ) -> None:
     """Call the subscribers of one phase: those marked ``in_transaction`` with the committing
     transaction's ``dbsession``, or the others after the commit."""
-    changes = tuple(replace(c, registry=registry, dbsession=dbsession) for c in changes)
+    changes = tuple(_delivered(c, registry=registry, dbsession=dbsession) for c in changes)
     call = _call_in_transaction if in_transaction else _call
     with _Enablement(registry, dbsession) as enabled:
         for change in changes:
@@ -844,6 +851,18 @@ def _deliver(
             mine = tuple(c for c in changes if enabled(plugin, c.event_id))
             if mine:
                 call(handler, replace(batch, changes=mine), plugin)
+
+
+def _delivered(change: ModelChanged, **infrastructure) -> ModelChanged:
+    """A copy of ``change`` with ``infrastructure`` (its registry and session) set.
+
+    Not ``dataclasses.replace``, which runs ``__init__`` again and copies the changed values
+    once more: a transaction's changes (an import's are thousands) are copied in each phase,
+    and their values are already a read-only copy that the two copies can share.
+    """
+    copied = object.__new__(type(change))
+    copied.__dict__.update(change.__dict__, **infrastructure)
+    return copied
 
 
 def _call(handler, notification, plugin: str | None) -> None:

@@ -18,6 +18,7 @@ empty biography, no twitter account): that is no value, as null is.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from openevent.models import (
@@ -93,10 +94,19 @@ class Part:
 
     def key(self, name: str) -> Key:
         """The key ``name``, or the one it is an alias of; KeyError if neither."""
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise KeyError(f"{self.name} has no key {name!r}") from None
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, Key]:
+        """Each key by its name and by its aliases: an import looks up every key it reads."""
+        names: dict[str, Key] = {}
         for key in self.keys:
-            if name == key.key or name in key.aliases:
-                return key
-        raise KeyError(f"{self.name} has no key {name!r}")
+            for name in (key.key, *key.aliases):
+                names.setdefault(name, key)
+        return names
 
     def attributes(self) -> dict[str, str]:
         """Open Event key -> model attribute, for the keys stored in one."""

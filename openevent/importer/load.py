@@ -13,6 +13,7 @@ event's timezone.
 import functools
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 import pytz
@@ -20,9 +21,19 @@ from sqlalchemy import func, insert, select
 from zope.sqlalchemy import mark_changed
 
 from openevent import changes, open_event_format
-from openevent.api.fields import Choice, DateTime, Duration, FieldContext, Html, Invalid, String
+from openevent.api.fields import (
+    Choice,
+    DateTime,
+    Duration,
+    Field,
+    FieldContext,
+    Html,
+    Invalid,
+    String,
+)
 from openevent.api.resources import RESOURCES, Resource
 from openevent.db import utcnow
+from openevent.importer import cyclic_gc
 from openevent.importer.normalize import Program, Record, dasherize
 from openevent.importer.report import ImportFailed, Report
 from openevent.importer.timezones import UnknownTimezone, iana_timezone
@@ -53,31 +64,32 @@ def _api_names(type_: str) -> dict[str, str]:
     return {spec.attr: name for name, spec in resource.fields.items() if spec.attr}
 
 
+@functools.cache
+def _file_part(file: str) -> open_event_format.Part | None:
+    """The description of ``file``'s own rows (not of those nested in them), if it has one."""
+    return next((p for p in open_event_format.FILES if p.file == file and not p.path), None)
+
+
 def translate(file: str, type_: str, values: dict) -> tuple[dict, dict[str, list]]:
     """``values`` with Open Event's names turned into the API's where the format description
     stores a key under another name (``event-url``, ``event-copyright/holder``, a sponsor's
     ``type``), and the rows nested in it (the event's ``social-links``) by part name."""
-    parts = [p for p in open_event_format.FILES if p.file == file]
-    if not parts:
+    part = _file_part(file)
+    if part is None:
         return values, {}
-    part = next(p for p in parts if not p.path)
+    described_keys = part.by_name
     names = _api_names(type_)
     out: dict = {}
     nested: dict[str, list] = {}
     for key, value in values.items():
-        try:
-            described = part.key(key)
-        except KeyError:
+        described = described_keys.get(key)
+        if described is None:
             out.setdefault(key, value)
-            continue
-        if described.container and isinstance(value, dict):
+        elif described.container and isinstance(value, dict):
             for inner, inner_value in value.items():
-                try:
-                    attribute = part.key(f"{key}/{dasherize(inner)}").attribute
-                except KeyError:
-                    out[f"{key}/{inner}"] = inner_value
-                    continue
-                out[names.get(attribute, f"{key}/{inner}")] = inner_value
+                path = f"{key}/{inner}"
+                inner_key = described_keys.get(f"{key}/{dasherize(inner)}")
+                out[names.get(inner_key and inner_key.attribute, path)] = inner_value
         elif described.rows:
             nested[described.rows] = value if isinstance(value, list) else []
         elif described.attribute in names:
@@ -107,6 +119,16 @@ def _naive(value) -> bool:
         return False
 
 
+def _text_cleaning(spec: Field) -> Callable[[str], str] | None:
+    """How a text for ``spec`` is tidied before it is parsed: a choice in any case and
+    spacing, other plain text without surrounding spaces; HTML as it is."""
+    if isinstance(spec, Choice):
+        return lambda text: text.strip().lower()
+    if isinstance(spec, String) and not isinstance(spec, Html):
+        return str.strip
+    return None
+
+
 class Loader:
     def __init__(self, dbsession, report: Report, media=None):
         self.dbsession = dbsession
@@ -116,36 +138,51 @@ class Loader:
         self._inserted: dict[type, list[dict]] = {}  # model -> its inserted rows, ids included
         self.nested: dict[str, list] = {}  # rows nested in the event's file, by part
         self.naive_times: Counter = Counter()  # file -> values read in the event's timezone
+        self._writable_fields: dict[str, dict] = {}  # resource type -> fields
 
     def values(self, resource: Resource, obj: dict, record_values: dict, ctx, file, id_) -> bool:
         """Fill ``obj`` (attribute -> value) from ``record_values``; False if a required one
         failed."""
+        writable = self._writable(resource)
         for key, value in record_values.items():
-            spec = resource.fields.get(key)
-            if spec is None or spec.read_only or hasattr(spec, "compute"):
+            found = writable.get(key)
+            if found is None:
                 self.report.ignored(file, key)
                 continue
+            spec, clean_text = found
             if key == "deleted-at":  # trashed in the exporting server: trashed here too
                 if value not in (None, ""):
                     self._set(DateTime(attr="deleted_at"), obj, key, value, ctx, file, id_)
                 continue
-            if isinstance(spec, Duration) and isinstance(value, str) and _DOTTED.fullmatch(value):
-                # PyCon 2017 writes a session type's length "01.30": one clear reading.
-                self.report.repaired(
-                    file, id_, f"{key}: {value!r} read as {value.replace('.', ':')!r}"
-                )
-                value = value.replace(".", ":")
-            if isinstance(spec, Choice) and isinstance(value, str):
-                value = value.strip().lower()
-            elif isinstance(spec, String) and not isinstance(spec, Html) and isinstance(value, str):
-                value = value.strip()
+            if isinstance(value, str):
+                if isinstance(spec, Duration) and _DOTTED.fullmatch(value):
+                    # PyCon 2017 writes a session type's length "01.30": one clear reading.
+                    self.report.repaired(
+                        file, id_, f"{key}: {value!r} read as {value.replace('.', ':')!r}"
+                    )
+                    value = value.replace(".", ":")
+                if clean_text is not None:
+                    value = clean_text(value)
             if self.media is not None:  # a URL field naming a file of the archive
                 value = self.media.resolve(resource.type, file, id_, key, spec, value)
-            if value == "" and spec.nullable:
-                value = None  # exports write "" for "none"
+            if (value is None or value == "") and spec.nullable:
+                obj[spec.attr] = None  # exports write "" for "none"
+                continue
             if not self._set(spec, obj, key, value, ctx, file, id_) and spec.required:
                 return False
         return True
+
+    def _writable(self, resource: Resource) -> dict[str, tuple[Field, Callable | None]]:
+        """The fields of ``resource`` an import sets (those a client could write), each with
+        what tidies its text first; found once per resource, as every value looks them up."""
+        found = self._writable_fields.get(resource.type)
+        if found is None:
+            found = self._writable_fields[resource.type] = {
+                name: (spec, _text_cleaning(spec))
+                for name, spec in resource.fields.items()
+                if not spec.read_only and not hasattr(spec, "compute")
+            }
+        return found
 
     def _set(self, spec, obj, key, value, ctx, file, id_) -> bool:
         try:
@@ -196,6 +233,7 @@ class Loader:
         self.report.counts["event"] = 1
         return event
 
+    @cyclic_gc.paused()
     def program(self, program: Program, event: Event) -> dict[Record, int]:
         """Insert the rows of every collection, linked; returns their ids by record.
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from openevent.importer import cyclic_gc
 from openevent.importer.archive import Archive, ArchiveRefused
 from openevent.importer.report import ImportFailed, Report
 
@@ -134,9 +135,7 @@ def _folded(value) -> str | None:
 
 
 def _as_id(value) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
+    if type(value) is int:  # not a bool
         return str(value)
     if isinstance(value, str) and value.strip():
         return value.strip()
@@ -163,6 +162,7 @@ def _parse_json(archive: Archive, member: str, file: str):
         raise ImportFailed(exc.reason, file=file) from None
 
 
+@cyclic_gc.paused()
 def read_program(archive: Archive, report: Report) -> Program:
     """The archive's collections as a :class:`Program`; repairs and skips go to ``report``."""
     found = archive.collections()
