@@ -3,7 +3,8 @@
 In the committing transaction (``in_transaction``), so the job commits with the change: a
 process that dies right after the commit loses no image. Each change of an image starts one
 job, carrying the new URL and the one it replaced, so the job can tell whether it is still the
-last word and which files it may delete.
+last word and which files it may delete. A row created with an image from elsewhere starts
+none: there is nothing to resize, and sizes given with it (an import's) stay.
 """
 
 from openevent.changes import (
@@ -23,9 +24,14 @@ _SPEAKER_KINDS = [kind for kind in KINDS.values() if kind.model == "speaker"]
 
 
 def _enqueue_changed(change, kinds) -> None:
+    created = isinstance(change, EventCreated | SpeakerCreated)
     for kind in kinds:
         if kind.source in change.changes:
             old_url, new_url = change.changes[kind.source]
+            if created and token_in(new_url, change.event_id) is None:
+                # A new row whose image is not one of our uploads: nothing to make, and the
+                # sizes it came with (an imported export's) are its own, not stale.
+                continue
             if new_url is not None or old_url is not None:
                 change.enqueue(process_image, kind.name, change.id, new_url, old_url)
 

@@ -6,8 +6,9 @@ import zipfile
 from urllib.parse import urlsplit
 
 from pictures import detailed, encode, transparent_png
+from sqlalchemy import select
 
-from openevent.models import Event, Speaker
+from openevent.models import Event, OutboxMessage, Speaker
 
 EVENT = {
     "id": 7,
@@ -85,3 +86,22 @@ def test_a_file_that_is_not_an_image_is_reported_and_not_stored(
     assert finding["reason"].startswith("photo-url: images/speakers/bob.png: the file is not a")
     assert not any(s.key.endswith(".html") or "bob" in s.key for s in storage.list(""))
     assert report["media"]["files"] == 1
+
+
+def test_a_photo_from_elsewhere_starts_no_processing(testapp, dbsession, auth, run_jobs):
+    # Thousands of speakers with photos on Open Event's servers: no job for any of them.
+    body = export_zip(
+        [{"id": 1, "name": "Ada", "photo-url": "https://cdn.example.org/ada.jpg"}],
+        {"images/event/7-logo-url-logo.png": transparent_png()},
+    )
+    event_id, _ = imported(testapp, auth, run_jobs, body)
+    speaker = dbsession.query(Speaker).filter_by(event_id=event_id).one()
+    assert speaker.photo_url == "https://cdn.example.org/ada.jpg"
+    processing = select(OutboxMessage.message).where(
+        OutboxMessage.event_id == event_id,
+        OutboxMessage.actor_name == "openevent_images.jobs.process_image",
+    )
+    messages = dbsession.scalars(processing).all()
+    # The event's logo, which the archive holds, is processed; the speaker's photo is not.
+    assert any(b'"event-logo"' in message for message in messages)
+    assert not any(b'"speaker-photo"' in message for message in messages)
