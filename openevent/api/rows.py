@@ -109,12 +109,21 @@ class RowView:
         return f"<{page.model.__name__} row {self.__dict__.get('id')}>"
 
 
+def execute(dbsession, statement):
+    """Run a Core ``statement`` in ``dbsession``'s transaction, after the autoflush that
+    ``dbsession.execute`` would do, but on its connection: the ORM's result machinery (built to
+    make entities) costs more than reading plain rows."""
+    if dbsession.autoflush:
+        dbsession.flush()
+    return dbsession.connection().execute(statement)
+
+
 def _views(dbsession, model, statement: Select, parent: str | None = None) -> list:
     """Run ``statement`` (columns labelled with attribute names) as views of ``model``; with
     ``parent`` (the label of a first column naming the parent row), ``(parent, view)`` pairs,
     one view per row of ``model`` however many parents share it."""
     page = _Page(dbsession, model)
-    result = dbsession.execute(statement)
+    result = execute(dbsession, statement)
     keys = tuple(result.keys())
     new = object.__new__
     views = page.views
@@ -147,11 +156,12 @@ def _column_select(model) -> tuple:
     return tuple(attribute.label(key) for key, attribute in _columns(model))
 
 
-def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
-    """The rows of ``page`` (a ``select(resource.model)``, ordered and limited) as views, with
-    the to-many relationships ``to_many_needed`` (attribute names) and those ``include``
-    names loaded, in one statement each; None when the resource's rows cannot be read as
-    views (then the caller loads ORM objects)."""
+def fetch_page(dbsession, resource, page: Select, include, to_many_needed, total):
+    """``(views, total)``: the rows of ``page`` (a ``select(resource.model)``, ordered and
+    limited) as views, with the to-many relationships ``to_many_needed`` (attribute names) and
+    those ``include`` names loaded, in one statement each; and the value of ``total``, a
+    labelled column read with the page's rows (None when the page is empty). None when the
+    resource's rows cannot be read as views (then the caller loads ORM objects)."""
     model = resource.model
     if not supports(model) or resource.orm_rows:
         return None
@@ -164,9 +174,20 @@ def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
         if not rel.many and f"{rel.attr}_id" not in dict(_columns(model)):
             return None
         relations[name] = rel
-    views = _views(dbsession, model, page.with_only_columns(*_column_select(model)))
+    views = _views(dbsession, model, page.with_only_columns(*_column_select(model), total))
+    value = None
+    if views:
+        value = views[0].__dict__[total.key]
+        for view in views:
+            del view.__dict__[total.key]
+    _load_relations(dbsession, model, views, relations)
+    return views, value
+
+
+def _load_relations(dbsession, model, views, relations) -> None:
+    """Attach the rows of ``relations`` to ``views``, one statement per relationship."""
     if not views:
-        return views
+        return
     by_id = {view.id: view for view in views}
     for rel in relations.values():
         target = rel.resource.model
@@ -193,4 +214,3 @@ def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
                 targets = {t.id: t for t in _views(dbsession, target, statement)}
             for view in views:
                 view.__dict__[rel.attr] = targets.get(view.__dict__[key])
-    return views
