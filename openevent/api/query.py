@@ -166,8 +166,11 @@ def _page_parameter(key, raw, maximum: int) -> int:
     return value
 
 
-def render_list(request, resource: Resource, stmt: Select, query: ListQuery, *, team: bool):
-    """The collection document for ``stmt`` (already limited to the visible rows)."""
+def render_list(
+    request, resource: Resource, stmt: Select, query: ListQuery, *, team: bool, event=None
+):
+    """The collection document for ``stmt`` (already limited to the visible rows); ``event``,
+    when they all belong to one, saves looking it up for its timezone."""
     stmt = stmt.where(*query.conditions)
     counting = select(func.count()).select_from(stmt.subquery())
     # The total rides on the page's statement, a subquery that the database computes once: one
@@ -194,7 +197,7 @@ def render_list(request, resource: Resource, stmt: Select, query: ListQuery, *, 
     rows, count = fetched
     if count is None:
         count = 0 if offset == 0 else request.dbsession.scalar(counting)
-    contexts = _Contexts()
+    contexts = _Contexts(event)
     data = [resource.serialize(row, contexts(resource, row), fieldset, team) for row in rows]
     document = {"data": data, "links": _page_links(request, query, count), "meta": {"count": count}}
     if query.include:
@@ -220,8 +223,8 @@ def render_one(request, resource: Resource, obj, query: ListQuery | None = None,
 class _Contexts:
     """Field contexts of one response, per event: its rows share a handful of timezones."""
 
-    def __init__(self):
-        self._by_event: dict = {}
+    def __init__(self, event=None):
+        self._by_event: dict = {} if event is None else {event.id: FieldContext(event.tzinfo)}
 
     def __call__(self, resource: Resource, obj) -> FieldContext:
         key = resource.event_id_of(obj)
@@ -233,24 +236,22 @@ class _Contexts:
 
 def _included(resource, rows, query, team, contexts: _Contexts) -> list[dict]:
     seen: dict[tuple[str, int], dict] = {}
+    links = []
+    for name in query.include:
+        rel = resource.relationships[name]
+        links.append((rel, rel.resource, query.fieldsets.get(rel.type)))
     for row in rows:
-        for name in query.include:
-            rel = resource.relationships[name]
+        for rel, target_resource, fieldset in links:
             targets = getattr(row, rel.attr)
             for target in targets if rel.many else [targets]:
                 if target is None or (key := (rel.type, target.id)) in seen:
                     continue
-                if not team and not rel.resource.is_public(target):
+                if not team and not target_resource.is_public(target):
                     continue
                 if getattr(target, "deleted_at", None) is not None:
                     continue
-                target_resource = rel.resource
                 seen[key] = target_resource.serialize(
-                    target,
-                    contexts(target_resource, target),
-                    query.fieldsets.get(rel.type),
-                    team,
-                    to_many=False,
+                    target, contexts(target_resource, target), fieldset, team, to_many=False
                 )
     return list(seen.values())
 

@@ -122,24 +122,25 @@ class Resource:
         as primary data, or every included speaker would load all of its sessions.
         """
         attributes_plan, relationships_plan = self._plan(fieldset, to_many)
-        attributes = {}
-        for name, get, render in attributes_plan:
-            value = get(obj)
-            attributes[name] = value if render is None else render(value, ctx)
+        attributes = {
+            name: get(obj) if render is None else render(get(obj), ctx)
+            for name, get, render in attributes_plan
+        }
         relationships = {}
         for name, rel, key_attr in relationships_plan:
             if key_attr is not None and (key := getattr(obj, key_attr, _NO_KEY)) is not _NO_KEY:
                 # The foreign key names the target: no need to load it.
                 data = None if key is None else {"type": rel.type, "id": str(key)}
-                relationships[name] = {"data": data}
-                continue
-            target = getattr(obj, rel.attr)
-            if rel.many:
-                visible = [t for t in target if team or rel.resource.is_public(t)]
-                visible = [t for t in visible if getattr(t, "deleted_at", None) is None]
-                data = [rel.resource.identifier(t) for t in visible]
+            elif rel.many:
+                target = rel.resource
+                data = [
+                    target.identifier(row)
+                    for row in getattr(obj, rel.attr)
+                    if (team or target.is_public(row)) and getattr(row, "deleted_at", None) is None
+                ]
             else:
-                data = rel.resource.identifier(target) if target is not None else None
+                row = getattr(obj, rel.attr)
+                data = None if row is None else rel.resource.identifier(row)
             relationships[name] = {"data": data}
         document = {"type": self.type, "id": str(obj.id), "attributes": attributes}
         if relationships:
