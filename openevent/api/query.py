@@ -172,7 +172,10 @@ def render_list(
     """The collection document for ``stmt`` (already limited to the visible rows); ``event``,
     when they all belong to one, saves looking it up for its timezone."""
     stmt = stmt.where(*query.conditions)
-    counting = select(func.count()).select_from(stmt.subquery())
+    # Counted on the ids alone: as many rows, in a subquery that the database reads faster and
+    # whose cache key SQLAlchemy works out faster (it walks every column at each request).
+    ids = stmt.with_only_columns(resource.model.id, maintain_column_froms=True)
+    counting = select(func.count()).select_from(ids.subquery())
     # The total rides on the page's statement, a subquery that the database computes once: one
     # round trip less. An empty page carries no total: counted apart, unless it is the first.
     total = counting.scalar_subquery().label(TOTAL)

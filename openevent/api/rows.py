@@ -167,12 +167,12 @@ def fetch_one(dbsession, model, row_id: int, to_many: str) -> RowView | None:
     return view
 
 
-def _views(dbsession, model, statement: Select, parent: str | None = None) -> list:
-    """Run ``statement`` (columns labelled with attribute names) as views of ``model``; with
-    ``parent`` (the label of a first column naming the parent row), ``(parent, view)`` pairs,
-    one view per row of ``model`` however many parents share it."""
+def _views(dbsession, model, statement: Select, parameters=None, parent: str | None = None):
+    """Run ``statement`` (columns labelled with attribute names, with ``parameters``) as views
+    of ``model``; with ``parent`` (the label of a first column naming the parent row),
+    ``(parent, view)`` pairs, one view per row of ``model`` however many parents share it."""
     page = _Page(dbsession, model)
-    result = execute(dbsession, statement)
+    result = execute(dbsession, statement, parameters)
     keys = tuple(result.keys())
     # All at once: iterating the result fetches its rows one by one.
     rows = result.all()
@@ -223,6 +223,28 @@ def fetch_page(dbsession, resource, page: Select, include, to_many_needed, total
     return views, value
 
 
+@cache
+def _to_many_select(model, attr: str, target) -> Select:
+    """The rows of ``model``'s to-many relationship ``attr`` for the parents whose ids are the
+    ``ids`` parameter, each with its parent's id first. Built once per relationship: a
+    statement object keeps the key of its compiled form, which is otherwise worked out anew
+    (walking every column) at each execution."""
+    parent = model.id.label("_parent_id")
+    return (
+        select(parent, *_column_select(target))
+        .select_from(model)
+        .join(getattr(model, attr))
+        .where(model.id.in_(bindparam("ids", expanding=True)))
+        .order_by(parent, target.id)
+    )
+
+
+@cache
+def _by_ids_select(target) -> Select:
+    """The rows of ``target`` whose ids are the ``ids`` parameter (see _to_many_select)."""
+    return select(*_column_select(target)).where(target.id.in_(bindparam("ids", expanding=True)))
+
+
 def _load_relations(dbsession, model, views, relations) -> None:
     """Attach the rows of ``relations`` to ``views``, one statement per relationship."""
     if not views:
@@ -231,16 +253,10 @@ def _load_relations(dbsession, model, views, relations) -> None:
     for rel in relations.values():
         target = rel.resource.model
         if rel.many:
-            parent = model.id.label("_parent_id")
-            statement = (
-                select(parent, *_column_select(target))
-                .select_from(model)
-                .join(getattr(model, rel.attr))
-                .where(model.id.in_(list(by_id)))
-                .order_by(parent, target.id)
-            )
+            statement = _to_many_select(model, rel.attr, target)
             lists: dict[int, list] = {view_id: [] for view_id in by_id}
-            for parent_id, view in _views(dbsession, target, statement, parent="_parent_id"):
+            pairs = _views(dbsession, target, statement, {"ids": list(by_id)}, parent="_parent_id")
+            for parent_id, view in pairs:
                 lists[parent_id].append(view)
             for view_id, targets in lists.items():
                 by_id[view_id].__dict__[rel.attr] = targets
@@ -249,7 +265,7 @@ def _load_relations(dbsession, model, views, relations) -> None:
             ids = {view.__dict__[key] for view in views} - {None}
             targets = {}
             if ids:
-                statement = select(*_column_select(target)).where(target.id.in_(list(ids)))
-                targets = {t.id: t for t in _views(dbsession, target, statement)}
+                found = _views(dbsession, target, _by_ids_select(target), {"ids": list(ids)})
+                targets = {t.id: t for t in found}
             for view in views:
                 view.__dict__[rel.attr] = targets.get(view.__dict__[key])
