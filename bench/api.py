@@ -4,7 +4,8 @@ Loads an event with 1,000 sessions and 300 speakers (titles and abstracts taken,
 the FOSSASIA Summit 2017 sample when it is beside the repository), then measures
 
 - the app: GET /v1/events/{id}/sessions?page[size]=100&include=speakers through webtest, in
-  process, with everything the API does (routing, ACL, parameters, two page queries, includes,
+  process, with everything the API does (routing, ACL, parameters, the event and its team, the
+  page with its total, the speakers: three statements whatever the page size; includes,
   serialization);
 - the floor: the same document (checked equal: attributes, links, meta, included speakers)
   from a count and one hand-written SQL query, built by hand with the same JSON library

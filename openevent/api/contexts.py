@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from openevent.api.errors import Forbidden, NotFound, Unauthorized
 from openevent.api.fields import Invalid, parse_id
+from openevent.api.rows import fetch_one
 from openevent.models import Event, EventState
 from openevent.security import Permission, role_permissions, user_principal
 
@@ -46,15 +47,30 @@ def load_event(request, event_id: int) -> Event:
     return event
 
 
+def read_event(request, event_id: int):
+    """The event and its team as plain row views (:func:`openevent.api.rows.fetch_one`), in one
+    statement: for routes that only read the event, cheaper than :func:`load_event`'s ORM
+    object, and read the same way (``event.tzinfo``, ``event.roles``, ...)."""
+    event = fetch_one(request.dbsession, Event, event_id, "roles")
+    if event is None:
+        raise NotFound(f"no event with id {event_id}")
+    return event
+
+
 class EventContext:
     """An event, for routes under /v1/events/{event_id}."""
 
     # Whether the public may see what the route shows (if the event is published).
     public = True
+    # Whether the route only reads the event: then it is a row view (see read_event).
+    reads_only = False
 
     def __init__(self, request, event: Event | None = None):
         self.request = request
-        self.event = event if event is not None else load_event(request, _id_from(request, "id"))
+        if event is None:
+            load = read_event if self.reads_only else load_event
+            event = load(request, _id_from(request, "id"))
+        self.event = event
 
     @property
     def __acl__(self):
@@ -65,6 +81,11 @@ class TeamEventContext(EventContext):
     """An event, for routes of what only its team reads: 404 to anyone else, as a draft."""
 
     public = False
+
+
+def reading(context: type[EventContext]) -> type[EventContext]:
+    """``context`` for routes that only read their event (lists): see :func:`read_event`."""
+    return type(f"Reading{context.__name__}", (context,), {"reads_only": True})
 
 
 class RowContext:

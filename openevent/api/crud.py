@@ -27,6 +27,7 @@ from openevent.api.contexts import (
     TeamEventContext,
     is_team,
     load_event,
+    reading,
     require,
     row_context,
 )
@@ -201,7 +202,7 @@ def add_event_scoped_resource(
         special = {name: partial(fn, request) for name, fn in hooks.special_filters.items()}
         ctx = FieldContext(context.event.tzinfo)
         query = parse_list_params(request, resource, ctx, special, allowed=allowed)
-        return render_list(request, resource, stmt, query, team=team)
+        return render_list(request, resource, stmt, query, team=team, event=context.event)
 
     name = resource.type
     describe(create_view, "create", name, summary=f"Create a {name} in an event")
@@ -223,7 +224,8 @@ def add_event_scoped_resource(
     )
     view = dict(renderer="jsonapi")
     config.add_route(f"{name}.item", f"/{plural}/{{id}}", factory=context_factory)
-    config.add_route(f"event.{plural}", f"/events/{{id}}/{plural}", factory=event_context)
+    # The list only reads the event: its id, timezone and team.
+    config.add_route(f"event.{plural}", f"/events/{{id}}/{plural}", factory=reading(event_context))
     config.add_view(
         read_view,
         route_name=f"{name}.item",

@@ -455,7 +455,8 @@ class Choice(Field):
             raise Invalid(f"must be one of {choices}") from None
 
     def render(self, value, ctx):
-        return None if value is None else value.value
+        # _value_ is what the value property returns, read without the property's descriptor.
+        return None if value is None else value._value_
 
     def schema(self):
         return {**super().schema(), "enum": [member.value for member in self.enum_class]}

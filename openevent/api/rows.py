@@ -21,7 +21,7 @@ from functools import cache
 from inspect import getattr_static
 from typing import Any
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Select, bindparam, inspect, select
 from sqlalchemy.orm import RelationshipDirection
 
 _MISSING = object()
@@ -109,37 +109,85 @@ class RowView:
         return f"<{page.model.__name__} row {self.__dict__.get('id')}>"
 
 
-def _views(dbsession, model, statement: Select, parent: str | None = None) -> list:
-    """Run ``statement`` (columns labelled with attribute names) as views of ``model``; with
-    ``parent`` (the label of a first column naming the parent row), ``(parent, view)`` pairs,
-    one view per row of ``model`` however many parents share it."""
-    page = _Page(dbsession, model)
-    result = dbsession.execute(statement)
+def execute(dbsession, statement, parameters=None):
+    """Run a Core ``statement`` in ``dbsession``'s transaction, after the autoflush that
+    ``dbsession.execute`` would do, but on its connection: the ORM's result machinery (built to
+    make entities) costs more than reading plain rows."""
+    if dbsession.autoflush:
+        dbsession.flush()
+    return dbsession.connection().execute(statement, parameters)
+
+
+def _view(page: _Page, keys, values) -> RowView:
+    view = object.__new__(RowView)
+    state = dict(zip(keys, values, strict=True))
+    state["_RowView__page"] = page
+    view.__dict__ = state
+    page.views.append(view)
+    return view
+
+
+@cache
+def _row_with_many(model, to_many: str) -> tuple[Select, int]:
+    """The statement of :func:`fetch_one` (built once: a statement object also keeps the key of
+    its compiled form), and how many of its columns are the row's own."""
+    target = inspect(model).relationships[to_many].mapper.class_
+    own = _column_select(model)
+    statement = (
+        select(*own, *(attribute.label(f"{to_many}.{key}") for key, attribute in _columns(target)))
+        .select_from(model)
+        .outerjoin(getattr(model, to_many))
+        .where(model.id == bindparam("row_id"))
+        .order_by(target.id)
+    )
+    return statement, len(own)
+
+
+def fetch_one(dbsession, model, row_id: int, to_many: str) -> RowView | None:
+    """The row of ``model`` with id ``row_id`` as a view, with its to-many relationship
+    ``to_many`` (a short one: its rows are joined) as a list of views, in one statement; None
+    if there is no such row. For code that only reads the row, cheaper than the ORM object."""
+    statement, own = _row_with_many(model, to_many)
+    result = execute(dbsession, statement, {"row_id": row_id})
     keys = tuple(result.keys())
-    new = object.__new__
-    views = page.views
-    if parent is not None:
-        keys = keys[1:]
-        pairs = []
-        seen: dict = {}
-        id_index = keys.index("id")
-        for values in result:
-            view = seen.get(values[id_index + 1])
-            if view is None:
-                view = seen[values[id_index + 1]] = new(RowView)
-                state = dict(zip(keys, values[1:], strict=True))
-                state["_RowView__page"] = page
-                view.__dict__ = state
-                views.append(view)
-            pairs.append((values[0], view))
-        return pairs
-    for values in result:
-        view = new(RowView)
-        state = dict(zip(keys, values, strict=True))
-        state["_RowView__page"] = page
-        view.__dict__ = state
-        views.append(view)
-    return views
+    own_keys = keys[:own]
+    target_keys = tuple(key.removeprefix(f"{to_many}.") for key in keys[own:])
+    page = _Page(dbsession, model)
+    targets = _Page(dbsession, inspect(model).relationships[to_many].mapper.class_)
+    target_id = own + target_keys.index("id")
+    view = None
+    related: list[RowView] = []
+    for values in result.all():
+        if view is None:
+            view = _view(page, own_keys, values[:own])
+        if values[target_id] is not None:  # None: the outer join found no related row
+            related.append(_view(targets, target_keys, values[own:]))
+    if view is not None:
+        view.__dict__[to_many] = related
+    return view
+
+
+def _views(dbsession, model, statement: Select, parameters=None, parent: str | None = None):
+    """Run ``statement`` (columns labelled with attribute names, with ``parameters``) as views
+    of ``model``; with ``parent`` (the label of a first column naming the parent row),
+    ``(parent, view)`` pairs, one view per row of ``model`` however many parents share it."""
+    page = _Page(dbsession, model)
+    result = execute(dbsession, statement, parameters)
+    keys = tuple(result.keys())
+    # All at once: iterating the result fetches its rows one by one.
+    rows = result.all()
+    if parent is None:
+        return [_view(page, keys, values) for values in rows]
+    keys = keys[1:]
+    pairs = []
+    seen: dict = {}
+    id_index = keys.index("id") + 1
+    for values in rows:
+        view = seen.get(values[id_index])
+        if view is None:
+            view = seen[values[id_index]] = _view(page, keys, values[1:])
+        pairs.append((values[0], view))
+    return pairs
 
 
 @cache
@@ -147,11 +195,12 @@ def _column_select(model) -> tuple:
     return tuple(attribute.label(key) for key, attribute in _columns(model))
 
 
-def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
-    """The rows of ``page`` (a ``select(resource.model)``, ordered and limited) as views, with
-    the to-many relationships ``to_many_needed`` (attribute names) and those ``include``
-    names loaded, in one statement each; None when the resource's rows cannot be read as
-    views (then the caller loads ORM objects)."""
+def fetch_page(dbsession, resource, page: Select, include, to_many_needed, total):
+    """``(views, total)``: the rows of ``page`` (a ``select(resource.model)``, ordered and
+    limited) as views, with the to-many relationships ``to_many_needed`` (attribute names) and
+    those ``include`` names loaded, in one statement each; and the value of ``total``, a
+    labelled column read with the page's rows (None when the page is empty). None when the
+    resource's rows cannot be read as views (then the caller loads ORM objects)."""
     model = resource.model
     if not supports(model) or resource.orm_rows:
         return None
@@ -164,23 +213,50 @@ def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
         if not rel.many and f"{rel.attr}_id" not in dict(_columns(model)):
             return None
         relations[name] = rel
-    views = _views(dbsession, model, page.with_only_columns(*_column_select(model)))
+    views = _views(dbsession, model, page.with_only_columns(*_column_select(model), total))
+    value = None
+    if views:
+        value = views[0].__dict__[total.key]
+        for view in views:
+            del view.__dict__[total.key]
+    _load_relations(dbsession, model, views, relations)
+    return views, value
+
+
+@cache
+def _to_many_select(model, attr: str, target) -> Select:
+    """The rows of ``model``'s to-many relationship ``attr`` for the parents whose ids are the
+    ``ids`` parameter, each with its parent's id first. Built once per relationship: a
+    statement object keeps the key of its compiled form, which is otherwise worked out anew
+    (walking every column) at each execution."""
+    parent = model.id.label("_parent_id")
+    return (
+        select(parent, *_column_select(target))
+        .select_from(model)
+        .join(getattr(model, attr))
+        .where(model.id.in_(bindparam("ids", expanding=True)))
+        .order_by(parent, target.id)
+    )
+
+
+@cache
+def _by_ids_select(target) -> Select:
+    """The rows of ``target`` whose ids are the ``ids`` parameter (see _to_many_select)."""
+    return select(*_column_select(target)).where(target.id.in_(bindparam("ids", expanding=True)))
+
+
+def _load_relations(dbsession, model, views, relations) -> None:
+    """Attach the rows of ``relations`` to ``views``, one statement per relationship."""
     if not views:
-        return views
+        return
     by_id = {view.id: view for view in views}
     for rel in relations.values():
         target = rel.resource.model
         if rel.many:
-            parent = model.id.label("_parent_id")
-            statement = (
-                select(parent, *_column_select(target))
-                .select_from(model)
-                .join(getattr(model, rel.attr))
-                .where(model.id.in_(list(by_id)))
-                .order_by(parent, target.id)
-            )
+            statement = _to_many_select(model, rel.attr, target)
             lists: dict[int, list] = {view_id: [] for view_id in by_id}
-            for parent_id, view in _views(dbsession, target, statement, parent="_parent_id"):
+            pairs = _views(dbsession, target, statement, {"ids": list(by_id)}, parent="_parent_id")
+            for parent_id, view in pairs:
                 lists[parent_id].append(view)
             for view_id, targets in lists.items():
                 by_id[view_id].__dict__[rel.attr] = targets
@@ -189,8 +265,7 @@ def fetch_page(dbsession, resource, page: Select, include, to_many_needed):
             ids = {view.__dict__[key] for view in views} - {None}
             targets = {}
             if ids:
-                statement = select(*_column_select(target)).where(target.id.in_(list(ids)))
-                targets = {t.id: t for t in _views(dbsession, target, statement)}
+                found = _views(dbsession, target, _by_ids_select(target), {"ids": list(ids)})
+                targets = {t.id: t for t in found}
             for view in views:
                 view.__dict__[rel.attr] = targets.get(view.__dict__[key])
-    return views

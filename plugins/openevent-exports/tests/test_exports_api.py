@@ -209,3 +209,16 @@ def test_the_standard_collection_lists_the_same_exports(testapp, event, headers,
     listed = testapp.get(f"/v1/events/{event.id}/export-jobs", headers=headers).json["data"]
     assert [item["id"] for item in listed] == [job_id]
     testapp.get(f"/v1/events/{event.id}/export-jobs", status=404)
+
+
+def test_pages_of_the_standard_collection_count_every_export(testapp, event, headers):
+    # Export jobs are listed as ORM objects (orm_rows): their total comes with the page too.
+    ids = [_start(testapp, event, headers, "csv").json["data"]["id"] for _ in range(3)]
+    listing = f"/v1/events/{event.id}/export-jobs?page[size]=2"
+    pages = [
+        testapp.get(f"{listing}&page[number]={number}", headers=headers).json
+        for number in (1, 2, 3)
+    ]
+    assert [len(page["data"]) for page in pages] == [2, 1, 0]
+    assert [page["meta"]["count"] for page in pages] == [3, 3, 3]
+    assert sorted(item["id"] for page in pages for item in page["data"]) == sorted(ids)
