@@ -32,6 +32,7 @@ import os
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
 from contextlib import contextmanager
 
 import zope.sqlalchemy
@@ -62,54 +63,21 @@ def bookkeeping_writer(registry) -> BookkeepingWriter:
     return writer
 
 
-class _Ticket:
-    """A write handed over by a waiting thread, and what that thread is woken for, once: the
-    outcome of the write (``set_result``, ``set_exception``), or to write the next batch
-    (``lead``)."""
-
-    __slots__ = ("_error", "_result", "_woken", "lead")
-
-    def __init__(self):
-        self._result = self._error = None
-        self.lead = False
-        self._woken = threading.Lock()
-        self._woken.acquire()
-
-    def set_result(self, result) -> None:
-        self._result = result
-
-    def set_exception(self, error: BaseException) -> None:
-        self._error = error
-
-    def result(self):
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-    def wait(self) -> None:
-        self._woken.acquire()
-
-    def wake(self) -> None:
-        self._woken.release()
-
-
 class BookkeepingWriter:
     """Writes delivery counts and sent marks for many threads, a batch at a time.
 
     No thread of its own: the first thread to hand over a write while none is being written
     writes the batch (its own and whatever the others hand over until it has begun); the
-    others wait for it, and the first of those left over writes the next batch. Waking a thread
-    costs more than the write on a busy machine, so the writer is whoever is there already,
-    and each waiting thread is woken once: with its outcome, or to write the next batch.
+    others wait for it, and one of those left over writes the next batch. Waking a thread costs
+    more than the write on a busy machine, so the writer is whoever is there already.
     """
 
     def __init__(self, registry):
         self.registry = registry
         self.pid = os.getpid()
-        self._mutex = threading.Lock()
-        self._deliveries: list[tuple[str, _Ticket]] = []
-        self._sent: list[tuple[list[str], _Ticket]] = []
-        self._batch: list[_Ticket] = []  # taken by the batch being written
+        self._condition = threading.Condition()
+        self._deliveries: list[tuple[str, Future]] = []
+        self._sent: list[tuple[list[str], Future]] = []
         self._writing = False
         self._connection: Connection | None = None  # kept while writes keep coming
         self._last_batch = 0.0  # when the last batch ended (time.monotonic())
@@ -126,38 +94,24 @@ class BookkeepingWriter:
             self._submit(self._sent, list(message_ids))
 
     def _submit(self, queue: list, item):
-        ticket = _Ticket()
-        with self._mutex:
-            queue.append((item, ticket))
-            ticket.lead = not self._writing
+        future: Future = Future()
+        with self._condition:
+            queue.append((item, future))
+            while self._writing and not future.done():
+                self._condition.wait()
+            if future.done():
+                return future.result()
             self._writing = True
-        if not ticket.lead:
-            ticket.wait()
-            if not ticket.lead:
-                return ticket.result()
         try:
             self._write_batch()
         except Exception:  # its waiters know (this thread among them)
             self._close()
         finally:
-            self._hand_over(ticket)
-        return ticket.result()
-
-    def _hand_over(self, own: _Ticket) -> None:
-        """After a batch: wake its other threads, and the first that waits since, to write
-        the next one."""
-        with self._mutex:
-            self._last_batch = time.monotonic()
-            batch, self._batch = self._batch, []
-            waiting = self._deliveries or self._sent
-            successor = waiting[0][1] if waiting else None
-            self._writing = successor is not None
-        for ticket in batch:
-            if ticket is not own:
-                ticket.wake()
-        if successor is not None:
-            successor.lead = True
-            successor.wake()
+            with self._condition:
+                self._writing = False
+                self._last_batch = time.monotonic()
+                self._condition.notify_all()
+        return future.result()
 
     def _linger(self) -> None:
         """Give the connection back to the pool once no batch has been written for
@@ -169,7 +123,7 @@ class BookkeepingWriter:
         """
         while True:
             time.sleep(LINGER_SECONDS)
-            with self._mutex:
+            with self._condition:
                 if self._writing or time.monotonic() - self._last_batch < LINGER_SECONDS:
                     continue
                 self._lingering = False
@@ -218,10 +172,9 @@ class BookkeepingWriter:
             future.set_result(None)
 
     def _take(self) -> tuple[list, list]:
-        with self._mutex:
+        with self._condition:
             taken = self._deliveries, self._sent
             self._deliveries, self._sent = [], []
-            self._batch = [ticket for _, ticket in (*taken[0], *taken[1])]
         return taken
 
     @contextmanager
@@ -239,7 +192,7 @@ class BookkeepingWriter:
             return
         if self._connection is None:
             self._connection = self._connect(bind)
-            with self._mutex:
+            with self._condition:
                 if not self._lingering:
                     self._lingering = True
                     threading.Thread(
@@ -278,7 +231,7 @@ class BookkeepingWriter:
             connection.close()
 
 
-def _resolve_counts(deliveries: list[tuple[str, _Ticket]], before: Counter) -> None:
+def _resolve_counts(deliveries: list[tuple[str, Future]], before: Counter) -> None:
     for message_id, future in deliveries:
         before[message_id] += 1
         future.set_result(before[message_id])
