@@ -173,8 +173,11 @@ class BookkeepingWriter:
 
     def _take(self) -> tuple[list, list]:
         with self._condition:
-            taken = self._deliveries, self._sent
-            self._deliveries, self._sent = [], []
+            taken = list(self._deliveries), list(self._sent)
+            # Emptied, not replaced: a thread may hold the list it is about to append to
+            # (count_delivery and mark_sent name it before taking the lock).
+            self._deliveries.clear()
+            self._sent.clear()
         return taken
 
     @contextmanager
