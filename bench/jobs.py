@@ -12,7 +12,10 @@ PostgreSQL server at OPENEVENT_TEST_DATABASE_URL (else a temporary SQLite file).
 - The floor: plain Dramatiq on the same broker (another namespace) with its default middleware,
   a worker of the same threads and poll interval in the same process, and an actor reading the
   same row in its own SQLAlchemy transaction (a plain engine on the same database), sent with
-  ``actor.send``: the least any Dramatiq job that reads the database costs here.
+  ``actor.send``: the least any Dramatiq job that reads the database costs here. On SQLite the
+  plain engine begins its transactions with ``BEGIN``, as SQLAlchemy's documentation shows for
+  pysqlite, whose default would run the read outside any transaction (it begins one only
+  before a write): a job reads a consistent snapshot, as on PostgreSQL.
 
 Latency: one job at a time, from the moment the app's enqueuing transaction starts committing
 (the floor's ``send``) to the moment the job's function starts. Throughput: N jobs enqueued (in
@@ -36,7 +39,7 @@ import transaction
 from _common import default_database_url, default_redis_url, emit
 from alembic import command
 from dramatiq.brokers.stub import StubBroker
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 
 from openevent.config import configure
@@ -75,7 +78,9 @@ APP, FLOOR = Tracker(), Tracker()
 _floor_sessions: list[sessionmaker] = []
 
 
-@job(queue_name="bench")
+# It only reads, like the floor's, and says so (writes=False): on SQLite a job that may write
+# takes the write lock for its whole transaction, one job at a time.
+@job(queue_name="bench", writes=False)
 def bench_job(context, number, event_id):
     APP.run(number, lambda: context.dbsession.get(Event, event_id))
 
@@ -92,6 +97,23 @@ def _pool_options(url: str, config) -> dict:
     if url.startswith("sqlite"):
         return {}
     return {"pool_size": config.get_settings()["openevent.db.pool_size"]}
+
+
+def _floor_engine(url: str, config):
+    """A plain engine on the database, with the app's pool size; on SQLite, transactions that
+    begin (see the module's docstring)."""
+    engine = create_engine(database_url(url), **_pool_options(url, config))
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _no_driver_transactions(dbapi_connection, connection_record):
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
 
 
 def main(argv=None) -> int:
@@ -130,7 +152,7 @@ def _bench(args, url: str) -> int:
         event_id = make_event(get_tm_session(registry["dbsession_factory"], manager)).id
 
     # The same pool as the app's (openevent.db.pool_size), so that neither opens connections.
-    floor_engine = create_engine(database_url(url), **_pool_options(url, config))
+    floor_engine = _floor_engine(url, config)
     _floor_sessions[:] = [sessionmaker(bind=floor_engine)]
     if args.redis_url:
         from dramatiq.brokers.redis import RedisBroker

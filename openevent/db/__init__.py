@@ -3,6 +3,7 @@
 from openevent.db.meta import Base
 from openevent.db.session import (
     READ_ONLY_METHODS,
+    WriteRefused,
     get_engine,
     get_session_factory,
     get_tm_session,
@@ -16,6 +17,7 @@ __all__ = [
     "Lane",
     "NaiveDatetimeError",
     "UTCDateTime",
+    "WriteRefused",
     "for_writes",
     "get_engine",
     "get_session_factory",

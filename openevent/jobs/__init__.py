@@ -6,10 +6,11 @@ Define a job with :func:`job`, enqueue it with ``request.enqueue(job, ...)`` or
 """
 
 from pyramid.events import ApplicationCreated
+from sqlalchemy import event
 
 from openevent.jobs.broker import BROKER_KEY, actor_for, build_broker, declare_known_jobs
 from openevent.jobs.definitions import Job, JobContext, job
-from openevent.jobs.outbox import enqueue, relay_outbox
+from openevent.jobs.outbox import enqueue, relay_outbox, write_pending_before_flush
 from openevent.jobs.worker import run_worker, start_in_process_worker
 
 __all__ = [
@@ -42,6 +43,7 @@ def _start_worker_with_app(event: ApplicationCreated) -> None:
 def includeme(config):
     """Build the broker from settings, declare known jobs, add ``request.enqueue``."""
     settings = config.get_settings()
+    event.listen(config.registry["dbsession_factory"], "before_flush", write_pending_before_flush)
     config.registry[BROKER_KEY] = build_broker(settings, config.registry)
     declare_known_jobs(config.registry)
     config.add_request_method(_request_enqueue, "enqueue")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 WRITER_KEY = "openevent.jobs.bookkeeping_writer"
 # Rows per statement: every database takes this many bound parameters in one statement.
 CHUNK = 500
+# How long the writer keeps its connection after its last batch (see BookkeepingWriter._linger).
+LINGER_SECONDS = 1.0
 
 _creating = threading.Lock()
 
@@ -77,6 +80,8 @@ class BookkeepingWriter:
         self._sent: list[tuple[list[str], Future]] = []
         self._writing = False
         self._connection: Connection | None = None  # kept while writes keep coming
+        self._last_batch = 0.0  # when the last batch ended (time.monotonic())
+        self._lingering = False  # a thread gives the connection back once idle
         self.batches = 0  # written so far (tests and benchmarks)
 
     def count_delivery(self, message_id: str) -> int:
@@ -104,11 +109,26 @@ class BookkeepingWriter:
         finally:
             with self._condition:
                 self._writing = False
-                idle = not (self._deliveries or self._sent)
+                self._last_batch = time.monotonic()
                 self._condition.notify_all()
-            if idle:  # give the connection back; under load it is kept from batch to batch
-                self._close()
         return future.result()
+
+    def _linger(self) -> None:
+        """Give the connection back to the pool once no batch has been written for
+        :data:`LINGER_SECONDS` (a thread of its own, while a connection is kept).
+
+        Taking a connection from the pool and giving it back for each batch would cost as
+        much as the batch's write, and batches come one after another while jobs run, with
+        gaps of a moment between them when no thread is counting.
+        """
+        while True:
+            time.sleep(LINGER_SECONDS)
+            with self._condition:
+                if self._writing or time.monotonic() - self._last_batch < LINGER_SECONDS:
+                    continue
+                self._lingering = False
+                self._close()
+                return
 
     def _write_batch(self) -> None:
         taken = None
@@ -153,8 +173,11 @@ class BookkeepingWriter:
 
     def _take(self) -> tuple[list, list]:
         with self._condition:
-            taken = self._deliveries, self._sent
-            self._deliveries, self._sent = [], []
+            taken = list(self._deliveries), list(self._sent)
+            # Emptied, not replaced: a thread may hold the list it is about to append to
+            # (count_delivery and mark_sent name it before taking the lock).
+            self._deliveries.clear()
+            self._sent.clear()
         return taken
 
     @contextmanager
@@ -172,6 +195,12 @@ class BookkeepingWriter:
             return
         if self._connection is None:
             self._connection = self._connect(bind)
+            with self._condition:
+                if not self._lingering:
+                    self._lingering = True
+                    threading.Thread(
+                        target=self._linger, name="openevent-bookkeeping", daemon=True
+                    ).start()
         connection = self._connection
         if connection.dialect.name == "postgresql":
             yield connection, False

@@ -219,7 +219,7 @@ def _runner(registry, job: Job):
         message = CurrentMessage.get_current_message()
         plugin = message.options.get(PLUGIN_OPTION)
         event_id = message.options.get(EVENT_OPTION)
-        with transaction_scope(registry, lane=Lane.JOB) as dbsession:
+        with transaction_scope(registry, lane=Lane.JOB, writes=job.writes) as dbsession:
             dbsession.info["actor_id"] = None  # jobs act as the system
             if plugin is not None and not is_enabled_for_event(dbsession, plugin, event_id):
                 log.info(

@@ -23,6 +23,7 @@ class Job:
     name: str
     queue_name: str
     options: dict[str, Any] = field(default_factory=dict)
+    writes: bool = True  # False: its transaction only reads (see ``job``)
 
     def __call__(self, context: JobContext, *args, **kwargs):
         """Run the function directly (in a unit test, say); workers go through the actor."""
@@ -57,11 +58,15 @@ def job(
     max_retries: int | None = None,
     min_backoff: int | None = None,
     max_backoff: int | None = None,
+    writes: bool = True,
 ):
     """Declare ``fn(context, *args, **kwargs)`` a job; use as ``@job`` or ``@job(...)``.
 
     ``max_retries``, ``min_backoff`` and ``max_backoff`` (milliseconds) override the
-    ``openevent.jobs.*`` settings for this job.
+    ``openevent.jobs.*`` settings for this job. ``writes=False`` promises that the job only
+    reads the database: on SQLite its transaction then begins without the write lock and runs
+    beside the writers and the other jobs, instead of one at a time; a write in it fails with
+    :class:`openevent.db.WriteRefused` (on every database), and the job with it.
     """
     options = {
         name: value
@@ -74,7 +79,7 @@ def job(
     }
 
     def _record(fn: Callable[..., Any]) -> Job:
-        definition = Job(fn, f"{fn.__module__}.{fn.__qualname__}", queue_name, options)
+        definition = Job(fn, f"{fn.__module__}.{fn.__qualname__}", queue_name, options, writes)
         _JOBS[definition.name] = definition
         return definition
 

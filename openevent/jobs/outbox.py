@@ -4,6 +4,10 @@ The message is written to ``outbox`` in the caller's transaction, so it exists i
 the transaction commits. After the commit it goes to the broker and its row is marked sent.
 If the broker cannot take it then, the row stays unsent and :func:`relay_outbox` sends it
 later: a message may be delivered twice, never lost.
+
+The rows of one transaction are written together, in one statement (an ``executemany``), at
+its session's next flush or as it commits, rather than as ORM objects: a request or job that
+enqueues many jobs pays one round trip, not one ORM object and one flushed row each.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import logging
 from datetime import timedelta
 
 import dramatiq
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
+from transaction.interfaces import NoTransaction
 
 from openevent.db import Lane, transaction_scope, utcnow
 from openevent.jobs.bookkeeping import bookkeeping_writer
@@ -53,30 +58,73 @@ def enqueue(dbsession, job: Job, *args, event_id: int | None = None, **kwargs) -
         kwargs=kwargs,
         options=options,
     )
-    encoded = message.encode()
-    dbsession.add(
-        OutboxMessage(
-            message_id=message.message_id,
-            queue_name=message.queue_name,
-            actor_name=message.actor_name,
-            plugin=plugin,
-            event_id=event_id,
-            message=encoded,
-        )
-    )
-    _pending(dbsession, registry).append(message)
+    row = {
+        "message_id": message.message_id,
+        "queue_name": message.queue_name,
+        "actor_name": message.actor_name,
+        "plugin": plugin,
+        "event_id": event_id,
+        "message": message.encode(),
+        "created_at": utcnow(),
+    }
+    _pending(dbsession, registry).add(message, row)
     return message.message_id
 
 
-def _pending(dbsession, registry) -> list[dramatiq.Message]:
-    """The messages the session's transaction enqueued: sent together once it commits."""
+class _Pending:
+    """What one transaction enqueued: its messages, sent once it has committed, and their
+    outbox rows, written together at the session's next flush or as the transaction commits."""
+
+    def __init__(self, dbsession):
+        self.dbsession = dbsession
+        self.messages: list[dramatiq.Message] = []
+        self._rows: list[dict] = []
+        self._committing = False
+
+    def add(self, message: dramatiq.Message, row: dict) -> None:
+        self.messages.append(message)
+        self._rows.append(row)
+        if self._committing:
+            # Enqueued by a before-commit hook that runs after ours (a change subscriber's,
+            # say): written at once, still in the transaction.
+            self.write()
+
+    def write(self) -> None:
+        rows, self._rows = self._rows, []
+        if rows:
+            # On the mapped class, so that the transaction manager sees the write (see
+            # docs/jobs.md).
+            self.dbsession.execute(insert(OutboxMessage), rows)
+
+    def before_commit(self) -> None:
+        self._committing = True
+        self.write()
+
+
+def write_pending_before_flush(dbsession, flush_context, instances) -> None:
+    """A session's flush writes the outbox rows enqueued so far with its other changes, so that
+    the transaction's own queries see them (a change subscriber counting them, say)."""
+    manager = dbsession.info.get("transaction_manager")
+    if manager is None:
+        return
+    try:
+        pending = manager.get().data(_PENDING_KEY)
+    except (KeyError, NoTransaction):
+        return
+    if pending.dbsession is dbsession:
+        pending.write()
+
+
+def _pending(dbsession, registry) -> _Pending:
+    """The session's transaction's :class:`_Pending`, created with its hooks on first use."""
     transaction = dbsession.info["transaction_manager"].get()
     try:
         return transaction.data(_PENDING_KEY)
     except KeyError:
-        pending: list[dramatiq.Message] = []
+        pending = _Pending(dbsession)
         transaction.set_data(_PENDING_KEY, pending)
-        transaction.addAfterCommitHook(_send_after_commit, args=(registry, pending))
+        transaction.addBeforeCommitHook(pending.before_commit)
+        transaction.addAfterCommitHook(_send_after_commit, args=(registry, pending.messages))
         return pending
 
 

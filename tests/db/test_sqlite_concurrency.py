@@ -23,10 +23,11 @@ from webob import Request
 
 from openevent.cli import main
 from openevent.config import configure
-from openevent.db import Lane, for_writes, get_engine, sqlite, transaction_scope
+from openevent.db import Lane, WriteRefused, for_writes, get_engine, sqlite, transaction_scope
 from openevent.db.migrations import alembic_config
 from openevent.db.sqlite import WriterQueue
-from openevent.jobs import IN_PROCESS_WORKER_KEY
+from openevent.jobs import BROKER_KEY, IN_PROCESS_WORKER_KEY, enqueue, job, run_worker
+from openevent.jobs.broker import bookkeeping
 from openevent.models import (
     Event,
     EventState,
@@ -425,3 +426,70 @@ def test_the_in_process_worker_bumps_versions_within_a_second(own_app, caplog):
         deliveries = dbsession.scalars(select(JobDelivery.deliveries)).all()
     assert len(deliveries) == THREADS * rounds + 1 and set(deliveries) == {1}
     assert "database is locked" not in caplog.text
+
+
+# Jobs that only read (@job(writes=False)).
+
+READ_ONLY_QUEUE = "read-only-test"
+renamed: list[str] = []
+
+
+@job(queue_name=READ_ONLY_QUEUE, writes=False, max_retries=0)
+def rename_event_though_read_only(context, event_id, catch):
+    event = context.dbsession.get(Event, event_id)
+    event.name = "Renamed"
+    try:
+        context.dbsession.flush()
+    except WriteRefused:
+        renamed.append("refused")
+        if not catch:
+            raise
+
+
+def test_a_transaction_that_only_reads_runs_while_another_connection_holds_the_write_lock(
+    own_app, sqlite_url
+):
+    registry = own_app().registry
+    with transaction_scope(registry) as dbsession:
+        event_id = make_event(dbsession, name="PyCon").id
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        # One that may write would wait for the lock, and fail after the timeout.
+        with transaction_scope(registry, writes=False) as dbsession:
+            assert dbsession.get(Event, event_id).name == "PyCon"
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+@pytest.mark.parametrize("catch", [False, True], ids=["raised", "caught"])
+def test_a_job_that_promised_not_to_write_fails_at_its_write_and_writes_nothing(own_app, catch):
+    registry = own_app().registry
+    with transaction_scope(registry) as dbsession:
+        event_id = make_event(dbsession, name="PyCon").id
+        enqueue(dbsession, rename_event_though_read_only, event_id, catch)
+    renamed.clear()
+    stop, started = threading.Event(), threading.Event()
+    worker = threading.Thread(
+        target=run_worker,
+        args=(registry, stop),
+        kwargs={"threads": 1, "queues": [READ_ONLY_QUEUE], "relay": False, "started": started},
+    )
+    worker.start()
+    try:
+        started.wait(10)
+        deadline = time.monotonic() + 30
+        while bookkeeping(registry[BROKER_KEY]).processed < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        worker.join()
+
+    # Caught or not, the refused write fails the job: it is recorded, its write undone.
+    assert renamed == ["refused"]
+    with transaction_scope(registry) as dbsession:
+        assert dbsession.get(Event, event_id).name == "PyCon"
+        error = dbsession.scalars(select(JobFailure.error)).one()
+    assert error.startswith("WriteRefused: ")
+    assert "UPDATE events" in error

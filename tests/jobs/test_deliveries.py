@@ -5,6 +5,8 @@ again is what the broker does after a worker died, so these tests enqueue it aga
 tests/jobs/test_killed_worker.py kills real workers on Redis.
 """
 
+import threading
+
 import dramatiq
 import pytest
 import transaction
@@ -12,6 +14,7 @@ from sqlalchemy import select
 
 from openevent.db import get_tm_session, transaction_scope, utcnow
 from openevent.jobs import actor_for, enqueue, job
+from openevent.jobs.bookkeeping import bookkeeping_writer
 from openevent.jobs.broker import WorkerDied
 from openevent.models import JobDelivery, JobFailure, OutboxMessage
 
@@ -170,3 +173,18 @@ def test_a_delivery_that_cannot_be_counted_does_not_run_and_is_retried(
     assert runs == [6]  # not run uncounted, run once counted
     assert _outbox_row(registry, message_id)[0] == 1
     assert _failures(registry) == []
+
+
+def test_a_count_handed_over_while_a_batch_takes_the_queue_is_written_too(registry, db_connection):
+    writer = bookkeeping_writer(registry)
+    # count_delivery names the queue before it takes the lock; a batch takes it meanwhile.
+    queue = writer._deliveries
+    writer._take()
+    counted = []
+    thread = threading.Thread(
+        target=lambda: counted.append(writer._submit(queue, "late")), daemon=True
+    )
+    thread.start()
+    thread.join(10)  # a count left in a list already taken would never be written
+
+    assert counted == [1]

@@ -153,3 +153,26 @@ def test_a_job_can_enqueue_a_follow_up(registry, broker, run_jobs):
     _committed(registry, lambda s: enqueue(s, first, event))
     assert run_jobs() == 2
     assert [entry["name"] for entry in seen] == ["Chained"]
+
+
+def test_the_rows_a_transaction_enqueues_are_written_in_one_statement(
+    registry, broker, count_statements
+):
+    with count_statements() as statements:
+        _committed(
+            registry, lambda s: [enqueue(s, record_event_name, number) for number in range(3)]
+        )
+
+    assert [s for s in statements if "outbox" in s and s.lstrip().startswith("INSERT")] == [
+        statements[0]
+    ]
+    assert len(_outbox(registry)) == 3
+    assert broker.queues["default"].qsize() == 3
+
+
+def test_an_enqueued_row_is_in_the_transaction_after_its_sessions_next_flush(registry, dbsession):
+    enqueue(dbsession, record_event_name, 1)
+    make_event(dbsession)
+    dbsession.flush()
+
+    assert dbsession.scalar(select(func.count()).select_from(OutboxMessage)) == 1
