@@ -10,7 +10,12 @@ from sqlalchemy import event
 
 from openevent.jobs.broker import BROKER_KEY, actor_for, build_broker, declare_known_jobs
 from openevent.jobs.definitions import Job, JobContext, job
-from openevent.jobs.outbox import enqueue, relay_outbox, write_pending_before_flush
+from openevent.jobs.outbox import (
+    enqueue,
+    relay_outbox,
+    track_savepoints,
+    write_pending_before_flush,
+)
 from openevent.jobs.worker import run_worker, start_in_process_worker
 
 __all__ = [
@@ -44,6 +49,7 @@ def includeme(config):
     """Build the broker from settings, declare known jobs, add ``request.enqueue``."""
     settings = config.get_settings()
     event.listen(config.registry["dbsession_factory"], "before_flush", write_pending_before_flush)
+    track_savepoints(config.registry["dbsession_factory"])
     config.registry[BROKER_KEY] = build_broker(settings, config.registry)
     declare_known_jobs(config.registry)
     config.add_request_method(_request_enqueue, "enqueue")

@@ -13,10 +13,11 @@ enqueues many jobs pays one round trip, not one ORM object and one flushed row e
 from __future__ import annotations
 
 import logging
+import weakref
 from datetime import timedelta
 
 import dramatiq
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, event, insert, select
 from transaction.interfaces import NoTransaction
 
 from openevent.db import Lane, transaction_scope, utcnow
@@ -73,24 +74,33 @@ def enqueue(dbsession, job: Job, *args, event_id: int | None = None, **kwargs) -
 
 class _Pending:
     """What one transaction enqueued: its messages, sent once it has committed, and their
-    outbox rows, written together at the session's next flush or as the transaction commits."""
+    outbox rows, written together at the session's next flush or as the transaction commits.
+
+    A savepoint rolled back takes back what was enqueued inside it (:func:`track_savepoints`):
+    its messages are never sent, and rows it had written, undone by the database, are no
+    longer counted as written.
+    """
 
     def __init__(self, dbsession):
         self.dbsession = dbsession
-        self.messages: list[dramatiq.Message] = []
-        self._rows: list[dict] = []
+        self._entries: list[tuple[dramatiq.Message, dict]] = []
+        self._written = 0  # the entries whose rows are in the transaction
         self._committing = False
 
+    @property
+    def messages(self) -> list[dramatiq.Message]:
+        return [message for message, _ in self._entries]
+
     def add(self, message: dramatiq.Message, row: dict) -> None:
-        self.messages.append(message)
-        self._rows.append(row)
+        self._entries.append((message, row))
         if self._committing:
             # Enqueued by a before-commit hook that runs after ours (a change subscriber's,
             # say): written at once, still in the transaction.
             self.write()
 
     def write(self) -> None:
-        rows, self._rows = self._rows, []
+        rows = [row for _, row in self._entries[self._written :]]
+        self._written = len(self._entries)
         if rows:
             # On the mapped class, so that the transaction manager sees the write (see
             # docs/jobs.md).
@@ -100,19 +110,56 @@ class _Pending:
         self._committing = True
         self.write()
 
+    def mark(self) -> tuple[int, int]:
+        """Where things stand as a savepoint begins."""
+        return len(self._entries), self._written
+
+    def roll_back_to(self, mark: tuple[int, int]) -> None:
+        self._entries[mark[0] :] = []
+        self._written = mark[1]
+
+
+def _current_pending(dbsession) -> _Pending | None:
+    """The :class:`_Pending` of the session's transaction, if it enqueued anything yet."""
+    manager = dbsession.info.get("transaction_manager")
+    if manager is None:
+        return None
+    try:
+        pending = manager.get().data(_PENDING_KEY)
+    except (KeyError, NoTransaction):
+        return None
+    return pending if pending.dbsession is dbsession else None
+
 
 def write_pending_before_flush(dbsession, flush_context, instances) -> None:
     """A session's flush writes the outbox rows enqueued so far with its other changes, so that
     the transaction's own queries see them (a change subscriber counting them, say)."""
-    manager = dbsession.info.get("transaction_manager")
-    if manager is None:
-        return
-    try:
-        pending = manager.get().data(_PENDING_KEY)
-    except (KeyError, NoTransaction):
-        return
-    if pending.dbsession is dbsession:
+    if (pending := _current_pending(dbsession)) is not None:
         pending.write()
+
+
+# Savepoint (a nested SessionTransaction) -> the mark of its session's pending jobs at its start.
+_SAVEPOINT_MARKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _savepoint_began(dbsession, session_transaction) -> None:
+    if session_transaction.nested:
+        pending = _current_pending(dbsession)
+        _SAVEPOINT_MARKS[session_transaction] = pending.mark() if pending else (0, 0)
+
+
+def _savepoint_rolled_back(dbsession, session_transaction) -> None:
+    mark = _SAVEPOINT_MARKS.pop(session_transaction, None)
+    pending = _current_pending(dbsession) if mark is not None else None
+    if pending is not None:
+        pending.roll_back_to(mark)
+
+
+def track_savepoints(session_factory) -> None:
+    """Listen on ``session_factory`` so that the jobs a rolled-back savepoint enqueued are
+    dropped with it: ``with dbsession.begin_nested(): ...`` that fails sends nothing."""
+    event.listen(session_factory, "after_transaction_create", _savepoint_began)
+    event.listen(session_factory, "after_soft_rollback", _savepoint_rolled_back)
 
 
 def _pending(dbsession, registry) -> _Pending:
@@ -124,16 +171,17 @@ def _pending(dbsession, registry) -> _Pending:
         pending = _Pending(dbsession)
         transaction.set_data(_PENDING_KEY, pending)
         transaction.addBeforeCommitHook(pending.before_commit)
-        transaction.addAfterCommitHook(_send_after_commit, args=(registry, pending.messages))
+        transaction.addAfterCommitHook(_send_after_commit, args=(registry, pending))
         return pending
 
 
-def _send_after_commit(committed: bool, registry, pending: list[dramatiq.Message]) -> None:
+def _send_after_commit(committed: bool, registry, pending: _Pending) -> None:
     if not committed:
         return
+    messages = pending.messages
     broker = registry[BROKER_KEY]
     sent = []
-    for message in pending:
+    for message in messages:
         try:
             broker.enqueue(message)
         except Exception:
@@ -141,7 +189,7 @@ def _send_after_commit(committed: bool, registry, pending: list[dramatiq.Message
                 "could not send job message %s (and %d after it) to the broker; the outbox "
                 "relay will resend them",
                 message.message_id,
-                len(pending) - len(sent) - 1,
+                len(messages) - len(sent) - 1,
                 exc_info=True,
             )
             break

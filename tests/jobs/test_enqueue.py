@@ -176,3 +176,26 @@ def test_an_enqueued_row_is_in_the_transaction_after_its_sessions_next_flush(reg
     dbsession.flush()
 
     assert dbsession.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+@pytest.mark.parametrize("flushed", [False, True], ids=["unflushed", "flushed"])
+def test_what_a_rolled_back_savepoint_enqueued_is_never_sent(registry, broker, run_jobs, flushed):
+    def work(dbsession):
+        kept = make_event(dbsession, name="Kept")
+        enqueue(dbsession, record_event_name, kept.id)
+        with pytest.raises(RuntimeError), dbsession.begin_nested():
+            dropped = make_event(dbsession, name="Dropped")
+            enqueue(dbsession, record_event_name, dropped.id)
+            if flushed:
+                dbsession.flush()
+            raise RuntimeError("this part fails")
+        with dbsession.begin_nested():  # a savepoint that holds: its job goes out
+            enqueue(dbsession, record_event_name, kept.id)
+        return kept.id
+
+    _committed(registry, work)
+
+    assert len(_outbox(registry)) == 2
+    assert broker.queues["default"].qsize() == 2
+    assert run_jobs() == 2
+    assert [s["name"] for s in seen] == ["Kept", "Kept"]
