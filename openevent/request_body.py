@@ -2,9 +2,10 @@
 
 pyramid_retry copies each request body so it can replay the request, before any tween or view
 runs. Without a guard in front of it, a client could make every process spool a huge upload
-before the API's size check; and WebOb spools copies over 10 KB into a temporary file that
-nobody closes. A body without a length (chunked, under a server that passes it on as a stream)
-is read here up to the limit and no further.
+before the API's size check; and WebOb spools copies over 10 KB (and a form's files) into
+temporary files that nobody closes: they are closed here once the request is done. A body
+without a length (chunked, under a server that passes it on as a stream) is read here up to
+the limit and no further.
 
 The limit is ``openevent.api.max_body_bytes`` (1 MiB: JSON documents), except on routes that
 declare their own with the config directive ``config.add_route_body_limit(route_name,
@@ -117,6 +118,19 @@ def _route_limit(environ, registry, default: int) -> int:
     return limits.get(route.name, default) if route is not None else default
 
 
+def _close_form_files(environ) -> None:
+    """Close the temporary files WebOb made for a form's file fields (``request.POST``):
+    nothing else does, and the request that holds them is only freed by the garbage
+    collector (Pyramid's requests hold reference cycles), whenever it runs."""
+    parsed = environ.get("webob._parsed_post_vars")
+    if parsed is None:
+        return
+    for value in parsed[0].values():
+        file = getattr(value, "file", None)
+        if file is not None:
+            file.close()
+
+
 def _guarded(policy, default: int):
     def execution_policy(environ, router):
         if error := _url_error(environ):
@@ -143,6 +157,7 @@ def _guarded(policy, default: int):
             copied = environ.get("wsgi.input")
             if copied is not received and hasattr(copied, "close"):
                 copied.close()
+            _close_form_files(environ)
 
     return execution_policy
 

@@ -252,3 +252,17 @@ def test_the_directive_checks_its_limit_and_refuses_a_second_one(app_settings):
     config.add_route_body_limit("uploads", 4096)
     with pytest.raises(ConfigurationConflictError):
         config.commit()
+
+
+def test_the_files_of_a_form_are_closed_when_the_request_is_done(testapp, headers):
+    # WebOb spools a form's files to temporary files; the request, freed only by the garbage
+    # collector, would leave them open until then (a ResourceWarning at some later moment).
+    response = testapp.post(
+        "/v1/events/import",
+        upload_files=[("file", "export.zip", b"not a zip" * 2000)],
+        headers={"Authorization": headers["Authorization"]},
+        status=422,
+    )
+    fields, _ = response.request.environ["webob._parsed_post_vars"]
+    [upload] = fields.getall("file")
+    assert upload.file.closed
