@@ -41,7 +41,13 @@ from openevent.api.fields import Url
 from openevent.importer.archive import Archive, ArchiveRefused
 from openevent.importer.report import ImportFailed, Report
 from openevent.plugins import is_enabled_for_event, plugin_of
-from openevent.storage import STORAGE_KEY, InvalidKey, validate_key
+from openevent.storage import (
+    IMAGE_TYPES,
+    STORAGE_KEY,
+    InvalidKey,
+    image_type_of,
+    validate_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +61,6 @@ _SAFE_TYPES = {"text/plain"}
 _UNSAFE_TYPES = {"image/svg+xml"}
 _SAFE_APPLICATION_PREFIXES = ("application/pdf", "application/vnd.", "application/zip")
 _FALLBACK_TYPE = "application/octet-stream"
-# File signatures of the images the storage serves inline: an image type is kept only when the
-# bytes agree with it.
-_SIGNATURES = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "image/webp": (b"RIFF",),
-}
 
 
 class MediaRejected(Exception):
@@ -104,8 +102,8 @@ def content_type(member: str, head: bytes) -> str:
     guessed, _ = mimetypes.guess_type(member, strict=False)
     if guessed is None or guessed in _UNSAFE_TYPES:
         return _FALLBACK_TYPE
-    if guessed in _SIGNATURES:
-        return guessed if head.startswith(_SIGNATURES[guessed]) else _FALLBACK_TYPE
+    if guessed in IMAGE_TYPES:
+        return guessed if image_type_of(head) == guessed else _FALLBACK_TYPE
     main = guessed.split("/", 1)[0]
     if (
         main in _SAFE_MAIN_TYPES

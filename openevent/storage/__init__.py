@@ -20,6 +20,7 @@ from openevent.storage.interface import (
 from openevent.storage.keys import InvalidKey, validate_key, validate_prefix
 from openevent.storage.local import LocalStorage
 from openevent.storage.memory import MemoryStorage
+from openevent.storage.types import IMAGE_TYPES, image_type_of
 
 STORAGE_KEY = "openevent.storage"
 BACKENDS_GROUP = "openevent.storages"
@@ -27,6 +28,7 @@ BACKENDS_GROUP = "openevent.storages"
 __all__ = [
     "BACKENDS_GROUP",
     "DEFAULT_URL_EXPIRY",
+    "IMAGE_TYPES",
     "STORAGE_KEY",
     "IStorage",
     "InvalidKey",
@@ -37,6 +39,7 @@ __all__ = [
     "StoredFile",
     "backend_names",
     "build_storage",
+    "image_type_of",
     "validate_key",
     "validate_prefix",
 ]

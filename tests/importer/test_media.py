@@ -255,6 +255,8 @@ def test_without_the_sites_address_paths_of_the_storage_fail_the_import(
         ("videos/a.mp4", b"\x00\x00\x00\x18ftyp", "video/mp4"),
         ("images/a.png", PNG, "image/png"),
         ("images/a.png", b"<html><script>", "application/octet-stream"),  # not a PNG
+        ("images/a.webp", b"RIFF\x24\x00\x00\x00WEBPVP8 ", "image/webp"),
+        ("images/a.webp", b"RIFF\x24\x00\x00\x00WAVEfmt ", "application/octet-stream"),  # a WAV
         ("slides/a.html", b"<html>", "application/octet-stream"),
         ("images/a.svg", b"<svg onload=alert(1)>", "application/octet-stream"),
         ("slides/a.js", b"alert(1)", "application/octet-stream"),

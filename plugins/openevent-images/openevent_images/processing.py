@@ -18,6 +18,7 @@ from io import BytesIO
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from openevent.storage import image_type_of
 from openevent_images.settings import Box
 
 # Pillow's names of the formats uploads may be in, and what they are stored as.
@@ -105,9 +106,7 @@ class Output:
 
 def _signed_as_accepted(data: bytes) -> bool:
     """Whether ``data`` starts as a JPEG, PNG, GIF or WebP file does (then it is corrupt)."""
-    return data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")) or (
-        data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    )
+    return image_type_of(data) is not None
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
