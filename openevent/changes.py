@@ -545,11 +545,7 @@ def record_insert(session, model: type, rows: Iterable[Mapping]) -> None:
     actor = _actor(session)
     for row in rows:
         event_id = row["id"] if model is Event else row.get("event_id")
-        # _plain inlined: an import reports thousands of rows of a score of columns.
-        plain = {
-            key: (None, value.value if isinstance(value, enum.Enum) else value)
-            for key, value in row.items()
-        }
+        plain = {key: (None, _plain(value)) for key, value in row.items()}
         changes_log.records.append(_Record(model, row["id"], "created", event_id, actor, plain))
 
 
