@@ -43,6 +43,7 @@ from openevent.importer.report import ImportFailed, Report
 from openevent.plugins import is_enabled_for_event, plugin_of
 from openevent.storage import (
     IMAGE_TYPES,
+    IMMUTABLE,
     STORAGE_KEY,
     InvalidKey,
     image_type_of,
@@ -52,8 +53,6 @@ from openevent.storage import (
 log = logging.getLogger(__name__)
 
 HANDLERS_KEY = "openevent.importer.media_handlers"
-# Imported files never change under their key.
-CACHE_CONTROL = "public, max-age=31536000, immutable"
 # What a guessed content type may be: a browser shows these or hands them to an application,
 # and never runs them as a page (the storage also sends nosniff, and attachment for non-images).
 _SAFE_MAIN_TYPES = {"audio", "video", "image", "font"}
@@ -244,7 +243,7 @@ class ImportedMedia:
                 stream,
                 content_type(member, head),
                 public=True,
-                cache_control=CACHE_CONTROL,
+                cache_control=IMMUTABLE,  # imported files never change under their key
             )
         except BaseException:
             # A copy that failed half-way (a corrupt member, one longer than it said) leaves

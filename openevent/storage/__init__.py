@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from openevent.settings import SettingsError
 from openevent.storage.interface import (
     DEFAULT_URL_EXPIRY,
+    IMMUTABLE,
     IStorage,
     ObjectNotFound,
     StorageError,
@@ -29,6 +30,7 @@ __all__ = [
     "BACKENDS_GROUP",
     "DEFAULT_URL_EXPIRY",
     "IMAGE_TYPES",
+    "IMMUTABLE",
     "STORAGE_KEY",
     "IStorage",
     "InvalidKey",

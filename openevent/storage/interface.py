@@ -6,6 +6,9 @@ from typing import BinaryIO, Protocol, runtime_checkable
 
 # How long a signed URL stays valid when ``url()`` is not told.
 DEFAULT_URL_EXPIRY = timedelta(hours=1)
+# ``cache_control`` for an object that never changes under its key (a new version gets a new
+# key): caches may keep it for a year without asking again.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class ObjectNotFound(LookupError):

@@ -3,11 +3,9 @@ the event's own (``keys.py``). Uploads (``views.py``) and imports (``imports.py`
 their images this way, so both are processed alike when an image attribute is set to them.
 """
 
+from openevent.storage import IMMUTABLE
 from openevent_images.keys import new_token, original_key
 from openevent_images.processing import Inspected, inspect
-
-# An original never changes under its key.
-CACHE_CONTROL = "public, max-age=31536000, immutable"
 
 
 def store_original(storage, event_id: int, data: bytes, max_pixels: int) -> tuple[str, Inspected]:
@@ -15,5 +13,6 @@ def store_original(storage, event_id: int, data: bytes, max_pixels: int) -> tupl
     :class:`~openevent_images.processing.ImageRejected` for what is not an image it takes."""
     image = inspect(data, max_pixels)
     key = original_key(event_id, new_token(), image.extension)
-    storage.put(key, data, image.content_type, public=True, cache_control=CACHE_CONTROL)
+    # A new original gets a new key: this one never changes.
+    storage.put(key, data, image.content_type, public=True, cache_control=IMMUTABLE)
     return key, image
