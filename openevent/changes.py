@@ -147,7 +147,8 @@ class ModelChanged:
     dbsession: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "changes", MappingProxyType(dict(self.changes)))
+        if type(self.changes) is not _CreatedValues:  # read-only already, and a copy
+            object.__setattr__(self, "changes", MappingProxyType(dict(self.changes)))
 
     def enqueue(self, job, *args, **kwargs) -> str:
         """Start ``job(*args, **kwargs)`` for this change's event; return the message id.
@@ -530,6 +531,29 @@ def record_update(session, model: type, id: int, event_id: int | None, changes: 
     changes_log.records.append(_Record(model, id, "updated", event_id, _actor(session), plain))
 
 
+class _CreatedValues(Mapping):
+    """A created row's changes, ``{attribute: (None, value)}``, made from a copy of the row as
+    they are read: an import reports thousands of rows of dozens of attributes each, most of
+    which no subscriber ever reads."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: Mapping):
+        self._row = dict(row)
+
+    def __getitem__(self, key: str) -> tuple[None, Any]:
+        return (None, _plain(self._row[key]))
+
+    def __iter__(self):
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
 def record_insert(session, model: type, rows: Iterable[Mapping]) -> None:
     """Report rows that a bulk INSERT the ORM did not see created (an import's, say).
 
@@ -545,8 +569,8 @@ def record_insert(session, model: type, rows: Iterable[Mapping]) -> None:
     actor = _actor(session)
     for row in rows:
         event_id = row["id"] if model is Event else row.get("event_id")
-        plain = {key: (None, _plain(value)) for key, value in row.items()}
-        changes_log.records.append(_Record(model, row["id"], "created", event_id, actor, plain))
+        created = _CreatedValues(row)
+        changes_log.records.append(_Record(model, row["id"], "created", event_id, actor, created))
 
 
 def _event_id(obj, values: Mapping) -> int | None:
@@ -896,6 +920,7 @@ class _Enablement:
         self._registry = registry
         self._dbsession = dbsession
         self._own = dbsession is None
+        self._answers: dict[tuple[str, int | None], bool] = {}  # an import's are thousands
 
     def __enter__(self):
         return self
@@ -903,9 +928,13 @@ class _Enablement:
     def __call__(self, plugin: str | None, event_id: int | None) -> bool:
         if plugin is None:
             return True  # openevent's own subscribers
-        if self._dbsession is None:
-            self._dbsession = self._registry["dbsession_factory"]()
-        return plugins.is_enabled_for_event(self._dbsession, plugin, event_id)
+        answer = self._answers.get((plugin, event_id))
+        if answer is None:
+            if self._dbsession is None:
+                self._dbsession = self._registry["dbsession_factory"]()
+            answer = plugins.is_enabled_for_event(self._dbsession, plugin, event_id)
+            self._answers[plugin, event_id] = answer
+        return answer
 
     def __exit__(self, *exc_info):
         if self._own and self._dbsession is not None:

@@ -37,19 +37,54 @@ _TAG = re.compile(r"<[^>]*>")
 # Built once: building it costs as much as cleaning a paragraph.
 _BREAKING_TAGS_ONLY = nh3.Cleaner(tags=_BREAKING_TAGS, attributes={}, link_rel=None)
 
+# What an HTML parser reads as something else than the character itself: markup and entities,
+# a carriage return (a line feed once parsed), a no-break space (written back as &nbsp;), a
+# byte-order mark (dropped); lone surrogates, which the sanitizer cannot take at all.
+_NOT_TEXT = re.compile("[<>&\r\xa0\ufeff\ud800-\udfff]")
+
+
+def is_plain(text: str) -> bool:
+    """Whether ``text`` parsed as HTML and written back is ``text`` itself, as most abstracts
+    and biographies are: then it needs neither sanitizing nor stripping (an import of
+    thousands of them skips the parser)."""
+    return _NOT_TEXT.search(text) is None
+
 
 def plain_text(markup: str) -> str:
     """``markup`` as text: tags stripped, entities unescaped, whitespace collapsed."""
+    if is_plain(markup):
+        return " ".join(markup.split())
     # nh3 parses the HTML properly (and drops script and style content); what it leaves is
     # only breaking tags, without attributes, which a plain pattern can replace by spaces.
     kept = _BREAKING_TAGS_ONLY.clean(markup)
     return " ".join(html.unescape(_TAG.sub(" ", kept)).split())
 
 
-def preview(html: str | None, limit: int = PREVIEW_LENGTH) -> str | None:
+# In what openevent.api.fields.Html stored (ammonia's output: its allow-list, attributes only on
+# links, double-quoted, with their quotes escaped; every "<" of the text escaped), the tags that
+# separate words and every other tag.
+_SANITIZED_BREAKING_TAG = re.compile(
+    rf"</?(?:{'|'.join(sorted(_BREAKING_TAGS))})\s*/?>", re.IGNORECASE
+)
+_SANITIZED_TAG = re.compile(r'<[^<>"]*+(?:"[^"]*+"[^<>"]*+)*+>')
+
+
+def plain_text_of_sanitized(markup: str) -> str:
+    """:func:`plain_text` of markup that the API's HTML sanitizer wrote, read without parsing
+    it again: an import previews thousands of abstracts it has just sanitized."""
+    if is_plain(markup):
+        return " ".join(markup.split())
+    text = _SANITIZED_TAG.sub("", _SANITIZED_BREAKING_TAG.sub(" ", markup))
+    return " ".join(html.unescape(text).split())
+
+
+def preview(
+    html: str | None, limit: int = PREVIEW_LENGTH, *, sanitized: bool = False
+) -> str | None:
     """The plain text of ``html`` in at most ``limit`` characters, cut at a word boundary and
-    ending with an ellipsis when cut; None when there is no text."""
-    text = plain_text(html or "")
+    ending with an ellipsis when cut; None when there is no text. ``sanitized``: ``html`` is
+    what the API's sanitizer wrote (see :func:`plain_text_of_sanitized`)."""
+    text = (plain_text_of_sanitized if sanitized else plain_text)(html or "")
     if not text:
         return None
     if len(text) <= limit:
@@ -62,6 +97,10 @@ def preview(html: str | None, limit: int = PREVIEW_LENGTH) -> str | None:
     return cut.rstrip() + ELLIPSIS
 
 
-def abstract_preview(short_abstract: str | None, long_abstract: str | None) -> str | None:
+def abstract_preview(
+    short_abstract: str | None, long_abstract: str | None, *, sanitized: bool = False
+) -> str | None:
     """A session's preview: of its short abstract, or else of its long one."""
-    return preview(short_abstract) or preview(long_abstract)
+    return preview(short_abstract, sanitized=sanitized) or preview(
+        long_abstract, sanitized=sanitized
+    )

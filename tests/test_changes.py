@@ -460,3 +460,30 @@ def test_tables_other_than_public_models_are_not_reported(
     with transaction_scope(registry) as session:
         make_user(session, password=None)
     assert captured_changes == []
+
+
+def test_bulk_inserted_rows_are_delivered_as_creations_of_their_values(
+    registry, db_connection, captured_changes
+):
+    # What an import does: its own INSERT, then the rows reported (here only reported).
+    with transaction_scope(registry) as session:
+        event_id = make_event(session).id
+        rows = [
+            {"id": 9001, "event_id": event_id, "title": "Bulk", "state": SessionState.ACCEPTED},
+            {"id": 9002, "event_id": event_id, "title": "Other", "state": None},
+        ]
+        changes.record_insert(session, Session, rows)
+        rows[0]["title"] = "changed after it was reported"
+    created = [c for c in captured_changes if isinstance(c, SessionCreated)]
+    assert [(c.id, c.event_id) for c in created] == [(9001, event_id), (9002, event_id)]
+    assert created[0].changes == {
+        "id": (None, 9001),
+        "event_id": (None, event_id),
+        "title": (None, "Bulk"),
+        "state": (None, "accepted"),  # enums become their values, as for the ORM's rows
+    }
+    assert type(created[0].changes["state"][1]) is str
+    assert dict(created[1].changes)["state"] == (None, None)
+    with pytest.raises(TypeError):
+        created[0].changes["title"] = (None, "x")
+    assert created[0] == dataclasses.replace(created[0])  # comparable, and copied alike

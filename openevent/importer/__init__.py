@@ -8,6 +8,7 @@ transaction, so an import that fails leaves nothing behind.
 
 import os
 
+from openevent.importer import cyclic_gc
 from openevent.importer.archive import Archive, ArchiveLimits, ArchiveRefused
 from openevent.importer.load import Loader
 from openevent.importer.media import ImportedMedia
@@ -43,7 +44,10 @@ def import_archive(
     """
     report = Report(strict=strict)
     try:
-        with Archive.open(path, limits or ArchiveLimits()) as archive:
+        with (
+            cyclic_gc.paused_until_transaction_ends(dbsession),
+            Archive.open(path, limits or ArchiveLimits()) as archive,
+        ):
             program = read_program(archive, report)
             progress("read")
             media = ImportedMedia(dbsession, archive, report, base_url)

@@ -14,6 +14,7 @@ import functools
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import pytz
@@ -30,10 +31,10 @@ from openevent.api.fields import (
     Html,
     Invalid,
     String,
+    Url,
 )
 from openevent.api.resources import RESOURCES, Resource
 from openevent.db import utcnow
-from openevent.importer import cyclic_gc
 from openevent.importer.normalize import Program, Record, dasherize
 from openevent.importer.report import ImportFailed, Report
 from openevent.importer.timezones import UnknownTimezone, iana_timezone
@@ -50,6 +51,8 @@ RESOURCE_TYPES = {
     "speakers": "speaker",
     "sessions": "session",
 }
+# Every resource type an import writes rows of in bulk.
+IMPORTED_TYPES = (*RESOURCE_TYPES.values(), "social-link")
 # Collection -> its file's name in openevent.open_event_format (the one description of the
 # format that exports write and this importer reads).
 FORMAT_FILES = {"session-types": "session_types"}
@@ -129,6 +132,32 @@ def _text_cleaning(spec: Field) -> Callable[[str], str] | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """How an import reads the value of one key into its field ``spec``."""
+
+    spec: Field
+    clean_text: Callable[[str], str] | None  # tidies a text before it is parsed
+    duration: bool  # a length of time: "01.30" is read as "01:30"
+    time: bool  # a time: those without an offset are counted
+    url: bool  # a URL: it may name a file of the archive (openevent.importer.media)
+    trash: bool  # deleted-at: a trashed record is trashed here too; None says nothing
+
+    @classmethod
+    def of(cls, key: str, spec: Field) -> "_Step":
+        trash = key == "deleted-at"
+        if trash:
+            spec = DateTime(attr="deleted_at")
+        return cls(
+            spec=spec,
+            clean_text=_text_cleaning(spec),
+            duration=isinstance(spec, Duration),
+            time=isinstance(spec, DateTime),
+            url=isinstance(spec, Url),
+            trash=trash,
+        )
+
+
 class Loader:
     def __init__(self, dbsession, report: Report, media=None):
         self.dbsession = dbsession
@@ -138,60 +167,62 @@ class Loader:
         self._inserted: dict[type, list[dict]] = {}  # model -> its inserted rows, ids included
         self.nested: dict[str, list] = {}  # rows nested in the event's file, by part
         self.naive_times: Counter = Counter()  # file -> values read in the event's timezone
-        self._writable_fields: dict[str, dict] = {}  # resource type -> fields
+        self._steps_by_type: dict[str, dict[str, _Step]] = {}  # resource type -> key -> step
+        self._largest_ids: dict[str, int] | None = None  # table -> largest id taken (SQLite)
 
     def values(self, resource: Resource, obj: dict, record_values: dict, ctx, file, id_) -> bool:
         """Fill ``obj`` (attribute -> value) from ``record_values``; False if a required one
         failed."""
-        writable = self._writable(resource)
+        steps = self._steps(resource)
         for key, value in record_values.items():
-            found = writable.get(key)
-            if found is None:
+            step = steps.get(key)
+            if step is None:
                 self.report.ignored(file, key)
                 continue
-            spec, clean_text = found
-            if key == "deleted-at":  # trashed in the exporting server: trashed here too
+            spec = step.spec
+            if step.trash:  # trashed in the exporting server: trashed here too
                 if value not in (None, ""):
-                    self._set(DateTime(attr="deleted_at"), obj, key, value, ctx, file, id_)
+                    self._set(step, obj, key, value, ctx, file, id_)
                 continue
-            if isinstance(value, str):
-                if isinstance(spec, Duration) and _DOTTED.fullmatch(value):
+            if type(value) is str:
+                if step.duration and _DOTTED.fullmatch(value):
                     # PyCon 2017 writes a session type's length "01.30": one clear reading.
                     self.report.repaired(
                         file, id_, f"{key}: {value!r} read as {value.replace('.', ':')!r}"
                     )
                     value = value.replace(".", ":")
-                if clean_text is not None:
-                    value = clean_text(value)
-            if self.media is not None:  # a URL field naming a file of the archive
+                if step.clean_text is not None:
+                    value = step.clean_text(value)
+            if step.url and self.media is not None:  # it may name a file of the archive
                 value = self.media.resolve(resource.type, file, id_, key, spec, value)
             if (value is None or value == "") and spec.nullable:
                 obj[spec.attr] = None  # exports write "" for "none"
                 continue
-            if not self._set(spec, obj, key, value, ctx, file, id_) and spec.required:
+            if not self._set(step, obj, key, value, ctx, file, id_) and spec.required:
                 return False
         return True
 
-    def _writable(self, resource: Resource) -> dict[str, tuple[Field, Callable | None]]:
-        """The fields of ``resource`` an import sets (those a client could write), each with
-        what tidies its text first; found once per resource, as every value looks them up."""
-        found = self._writable_fields.get(resource.type)
+    def _steps(self, resource: Resource) -> dict[str, _Step]:
+        """How each field of ``resource`` an import sets (those a client could write) reads
+        its value; found once per resource, as every value looks them up."""
+        found = self._steps_by_type.get(resource.type)
         if found is None:
-            found = self._writable_fields[resource.type] = {
-                name: (spec, _text_cleaning(spec))
+            found = self._steps_by_type[resource.type] = {
+                name: _Step.of(name, spec)
                 for name, spec in resource.fields.items()
                 if not spec.read_only and not hasattr(spec, "compute")
             }
         return found
 
-    def _set(self, spec, obj, key, value, ctx, file, id_) -> bool:
+    def _set(self, step: _Step, obj, key, value, ctx, file, id_) -> bool:
+        spec = step.spec
         try:
             parsed = spec.parse(value, ctx)
         except Invalid as exc:
             if not spec.required:
                 self.report.skipped(file, id_, f"{key}: {exc}; left empty")
             return False
-        if isinstance(spec, DateTime) and _naive(value):
+        if step.time and _naive(value):
             self.naive_times[file] += 1
         obj[spec.attr] = parsed
         return True
@@ -233,7 +264,6 @@ class Loader:
         self.report.counts["event"] = 1
         return event
 
-    @cyclic_gc.paused()
     def program(self, program: Program, event: Event) -> dict[Record, int]:
         """Insert the rows of every collection, linked; returns their ids by record.
 
@@ -326,15 +356,23 @@ class Loader:
         ``INSERT ... RETURNING`` of many rows cannot say which id went to which row on SQLite,
         which SQLAlchemy then inserts one at a time; with ids known beforehand one batched
         INSERT does. PostgreSQL hands them out from the table's sequence; on SQLite the
-        transaction holds the database's only write lock, so the ids after the largest are free.
+        transaction holds the database's only write lock, so the ids after the largest are free
+        (read for every table the import writes in one statement, the first time).
         """
         table = model.__table__
         if self.dbsession.get_bind().dialect.name == "postgresql":
             sequence = func.pg_get_serial_sequence(table.name, "id")
             numbers = func.generate_series(1, count).table_valued("n")
             return list(self.dbsession.scalars(select(func.nextval(sequence)).select_from(numbers)))
-        largest = self.dbsession.scalar(select(func.max(table.c.id))) or 0
-        return list(range(largest + 1, largest + 1 + count))
+        if self._largest_ids is None:
+            tables = [RESOURCES[t].model.__table__ for t in IMPORTED_TYPES if t in RESOURCES]
+            largest = self.dbsession.execute(
+                select(*(select(func.max(t.c.id)).scalar_subquery() for t in tables))
+            ).one()
+            self._largest_ids = {t.name: n or 0 for t, n in zip(tables, largest, strict=True)}
+        first = self._largest_ids[table.name] + 1
+        self._largest_ids[table.name] += count
+        return list(range(first, first + count))
 
     def _session_links(self, program, record, row, ids, columns) -> None:
         """A session's to-one links, its abstract preview, and times that make sense."""
@@ -348,7 +386,7 @@ class Loader:
                 row[column] = ids[target]
         # Bulk inserts bypass the ORM hook that stores it (openevent.models.program).
         row["abstract_preview"] = abstract_preview(
-            row.get("short_abstract"), row.get("long_abstract")
+            row.get("short_abstract"), row.get("long_abstract"), sanitized=True
         )
         starts, ends = row.get("starts_at"), row.get("ends_at")
         if starts is not None and ends is not None and ends <= starts:

@@ -24,7 +24,6 @@ from typing import Any
 
 import orjson
 
-from openevent.importer import cyclic_gc
 from openevent.importer.archive import Archive, ArchiveRefused
 from openevent.importer.report import ImportFailed, Report
 
@@ -162,7 +161,6 @@ def _parse_json(archive: Archive, member: str, file: str):
         raise ImportFailed(exc.reason, file=file) from None
 
 
-@cyclic_gc.paused()
 def read_program(archive: Archive, report: Report) -> Program:
     """The archive's collections as a :class:`Program`; repairs and skips go to ``report``."""
     found = archive.collections()
