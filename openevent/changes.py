@@ -855,12 +855,19 @@ def _deliver(
     transaction's ``dbsession``, or the others after the commit."""
     changes = tuple(_delivered(c, registry=registry, dbsession=dbsession) for c in changes)
     call = _call_in_transaction if in_transaction else _call
+    # The subscribers of a change class, found once per delivery: an import's changes are
+    # thousands, of a few classes (a change provides only what its class declares).
+    handlers: dict[type, list[tuple[Callable, str | None]]] = {}
     with _Enablement(registry, dbsession) as enabled:
         for change in changes:
-            for handler in registry.adapters.subscriptions([providedBy(change)], None):
-                if _runs_in_transaction(handler) != in_transaction:
-                    continue
-                plugin = plugins.plugin_of(registry, handler)
+            found = handlers.get(type(change))
+            if found is None:
+                found = handlers[type(change)] = [
+                    (handler, plugins.plugin_of(registry, handler))
+                    for handler in registry.adapters.subscriptions([providedBy(change)], None)
+                    if _runs_in_transaction(handler) == in_transaction
+                ]
+            for handler, plugin in found:
                 if enabled(plugin, change.event_id):
                     call(handler, change, plugin)
         batch = replace(batch, changes=changes, registry=registry, dbsession=dbsession)
