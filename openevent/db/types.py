@@ -54,7 +54,15 @@ class UTCDateTime(TypeDecorator):
 
     def result_processor(self, dialect, coltype):
         if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
+            # PostgreSQL's driver gives aware datetimes, in UTC where the session's timezone is
+            # UTC (as on most servers): those are kept as they are, in one call per value (a
+            # list reads thousands; the generic path takes two).
+            def process_aware(value):
+                if value is None or value.tzinfo is UTC:
+                    return value
+                return self.process_result_value(value, dialect)
+
+            return process_aware
 
         # SQLite returns the stored text: parsed and given its offset in one step (a list
         # reads thousands of these; the generic path parses, then converts in a second call).

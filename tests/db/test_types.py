@@ -3,8 +3,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import pytz
 from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
 from openevent.db import NaiveDatetimeError
+from openevent.db.types import UTCDateTime
 from openevent.models import Event
 from openevent.testing import make_event
 
@@ -58,3 +60,19 @@ def test_comparisons_across_offsets(dbsession):
     assert event.id in found
     just_after = new_york + timedelta(minutes=2)
     assert event.id not in dbsession.scalars(select(Event.id).where(Event.starts_at > just_after))
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        datetime(2017, 3, 17, 9, 0, tzinfo=timezone(timedelta(hours=8))),  # a session in +08
+        datetime(2017, 3, 17, 1, 0, tzinfo=UTC),
+        datetime(2017, 3, 17, 1, 0),  # a timestamp without time zone
+    ],
+)
+def test_postgresql_values_come_back_in_utc_whatever_the_session_timezone(given):
+    process = UTCDateTime().result_processor(postgresql.psycopg2.dialect(), None)
+    value = process(given)
+    assert value.tzinfo is UTC
+    assert value == datetime(2017, 3, 17, 1, 0, tzinfo=UTC)
+    assert process(None) is None
