@@ -796,18 +796,23 @@ def _merged(records: Iterable[_Record], committed_at: datetime) -> list[ModelCha
             if not merged:
                 continue
         event_id = next((r.event_id for r in reversed(history) if r.event_id is not None), None)
-        change_class = _MODELS[model][kind]
-        changes.append(
-            change_class(
-                id=id,
-                event_id=event_id,
-                user_id=last.user_id,
-                changes=merged,
-                soft=soft,
-                restored=restored,
-                committed_at=committed_at,
-            )
+        if type(merged) is not _CreatedValues:  # read-only already, and a copy
+            merged = MappingProxyType(dict(merged))
+        # Made as _delivered copies them (thousands for an import): every field set, no
+        # __init__ run again for what is already checked.
+        change = object.__new__(_MODELS[model][kind])
+        change.__dict__.update(
+            id=id,
+            event_id=event_id,
+            user_id=last.user_id,
+            changes=merged,
+            soft=soft,
+            restored=restored,
+            committed_at=committed_at,
+            registry=None,
+            dbsession=None,
         )
+        changes.append(change)
     return changes
 
 

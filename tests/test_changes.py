@@ -487,3 +487,12 @@ def test_bulk_inserted_rows_are_delivered_as_creations_of_their_values(
     with pytest.raises(TypeError):
         created[0].changes["title"] = (None, "x")
     assert created[0] == dataclasses.replace(created[0])  # comparable, and copied alike
+
+
+def test_every_change_class_has_the_fields_delivery_sets():
+    # Changes are made without running __init__ (an import delivers thousands): every field
+    # a change class has must be one that delivery sets.
+    fields = [f.name for f in dataclasses.fields(ModelChanged)]
+    for kinds in changes._MODELS.values():
+        for change_class in kinds.values():
+            assert [f.name for f in dataclasses.fields(change_class)] == fields, change_class

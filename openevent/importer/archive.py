@@ -79,6 +79,9 @@ def _check_name(name: str) -> str:
     return "/".join(parts)
 
 
+_READ_ALL_CHUNK = 1024 * 1024
+
+
 class _Limited(io.RawIOBase):
     """A stream that fails once more than ``limit`` bytes come out of ``stream``."""
 
@@ -99,6 +102,13 @@ class _Limited(io.RawIOBase):
         self._left -= len(data)
         buffer[: len(data)] = data
         return len(data)
+
+    def readall(self) -> bytes:
+        # A whole collection file is read at once: in large reads, not the default 8 KiB ones.
+        chunks = []
+        while chunk := self.read(_READ_ALL_CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def close(self) -> None:
         self._stream.close()

@@ -14,9 +14,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import bindparam, case, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from openevent.changes import ChangesCommitted, in_transaction
@@ -48,30 +49,43 @@ def request_rebuild(dbsession, event_id: int, committed_at) -> bool:
     """Ask for the event's feeds to be rebuilt; True if this call enqueued the rebuild."""
     from openevent_exports.jobs import rebuild_feeds  # jobs imports this module
 
-    insert = _INSERTS[dbsession.get_bind().dialect.name]
-    # The row, if the event still exists (INSERT ... SELECT: a deleted event adds nothing).
-    rows = select(Event.id, literal(0), literal(0), literal(False)).where(Event.id == event_id)
-    dbsession.execute(
-        insert(FeedState)
-        .from_select(["event_id", "requested", "built", "queued"], rows)
-        .on_conflict_do_nothing(index_elements=[FeedState.event_id])
-    )
-    flipped = dbsession.execute(
-        update(FeedState)
-        .where(FeedState.event_id == event_id, FeedState.queued.is_(False))
-        .values(requested=FeedState.requested + 1, queued=True, pending_since=committed_at)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if flipped:
+    add_row, flip, count = _rebuild_statements(dbsession.get_bind().dialect.name)
+    dbsession.execute(add_row, {"of_event": event_id})
+    if dbsession.execute(flip, {"of_event": event_id, "committed": committed_at}).rowcount:
         enqueue(dbsession, rebuild_feeds, event_id=event_id)
         return True
-    dbsession.execute(
-        update(FeedState)
-        .where(FeedState.event_id == event_id)
-        .values(requested=FeedState.requested + 1)
-        .execution_options(synchronize_session=False)
-    )
+    dbsession.execute(count, {"of_event": event_id})
     return False
+
+
+@functools.cache
+def _rebuild_statements(dialect: str) -> tuple:
+    """The statements of :func:`request_rebuild`, built once (every committed change of a
+    program runs them): the feeds' row added if the event has none (``INSERT ... SELECT``: a
+    deleted event adds nothing), the request flipped to queued if it was not, or else only
+    counted."""
+    # On the tables (Core): given parameters, ORM statements would insert or update in bulk.
+    feeds, events = FeedState.__table__, Event.__table__
+    event_id = bindparam("of_event")
+    rows = select(events.c.id, literal(0), literal(0), literal(False)).where(
+        events.c.id == event_id
+    )
+    add_row = (
+        _INSERTS[dialect](feeds)
+        .from_select(["event_id", "requested", "built", "queued"], rows)
+        .on_conflict_do_nothing(index_elements=[feeds.c.event_id])
+    )
+    flip = (
+        update(feeds)
+        .where(feeds.c.event_id == event_id, feeds.c.queued.is_(False))
+        .values(
+            requested=feeds.c.requested + 1, queued=True, pending_since=bindparam("committed")
+        )
+    )
+    count = (
+        update(feeds).where(feeds.c.event_id == event_id).values(requested=feeds.c.requested + 1)
+    )
+    return add_row, flip, count
 
 
 @in_transaction
