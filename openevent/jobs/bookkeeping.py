@@ -20,9 +20,12 @@ The writes need not survive the machine, only the process: they commit without w
 disk (PostgreSQL ``synchronous_commit = off``, SQLite ``synchronous = NORMAL``), which is
 what makes them cheap. A committed write is visible to every process at once; a database server
 or machine that crashes may forget the last ones, which counts a delivery less (or sends a
-message again). On PostgreSQL the writer keeps a connection of its own in autocommit mode, each
-statement a transaction of its own (one round trip); on SQLite it takes its turn at the write
-lock in the jobs' lane (:class:`openevent.db.Lane`) and writes everything in one transaction.
+message again). The writer keeps a connection of its own on which each statement is a
+transaction of its own, committed as it ends (one round, no ``BEGIN``/``COMMIT``): on PostgreSQL
+in autocommit mode; on SQLite outside any transaction, while it holds the process's write turn
+in the jobs' lane (:class:`openevent.db.Lane`, :func:`openevent.db.sqlite.autocommit_turn`).
+The counts of a batch are one statement (up to 500), so they commit or fail together, before
+the sent marks: they are answered once their statement committed, whatever happens to the marks.
 """
 
 from __future__ import annotations
@@ -69,7 +72,9 @@ class BookkeepingWriter:
     No thread of its own: the first thread to hand over a write while none is being written
     writes the batch (its own and whatever the others hand over until it has begun); the
     others wait for it, and one of those left over writes the next batch. Waking a thread costs
-    more than the write on a busy machine, so the writer is whoever is there already.
+    more than the write on a busy machine, so the writer is whoever is there already, and each
+    waiting thread is woken once: with its outcome, or to write the next batch (the first of
+    those left over, when the batch before ends).
     """
 
     def __init__(self, registry):
