@@ -346,8 +346,8 @@ SETTINGS: tuple[Setting, ...] = (
         # beyond the pool are opened and closed for every job.
         default=10,
         env="OPENEVENT_DB_POOL_SIZE",
-        help="database connections kept open per process (PostgreSQL); at least a worker's"
-        " threads + 2",
+        help="database connections kept open per process (PostgreSQL, a SQLite file); at least"
+        " a worker's threads + 2",
     ),
     Setting(
         "openevent.db.statement_timeout_ms",

@@ -38,13 +38,15 @@ def get_engine(settings: Mapping[str, Any]) -> Engine:
     """Create the engine from the ``sqlalchemy.*`` settings."""
     url = database_url(settings["sqlalchemy.url"])
     options: dict[str, Any] = {"url": url}
-    if url.get_backend_name() == "postgresql":
-        options["pool_size"] = settings["openevent.db.pool_size"]
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    pool_size = settings.get("openevent.db.pool_size")
+    if pool_size is not None and not in_memory:  # (in memory: one connection per thread)
+        options["pool_size"] = pool_size
     engine = engine_from_config(settings, prefix="sqlalchemy.", **options)
     ping_idle_connections(engine)
     refuse_guarded_writes(engine)
     if url.get_backend_name() == "sqlite":
-        configure_sqlite(engine, in_memory=url.database in (None, "", ":memory:"))
+        configure_sqlite(engine, in_memory=in_memory)
     return engine
 
 

@@ -24,6 +24,8 @@ import enum
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import OperationalError
@@ -44,6 +46,8 @@ _HAS_TURN = "openevent.sqlite_has_turn"
 # (see for_writes), and the key in a pooled connection's ``info`` of its current level.
 _RELAXED = "openevent_sqlite_relaxed"
 _SYNCHRONOUS = "openevent.sqlite_synchronous"
+# Key in a pooled connection's ``info``: the process's WriterQueue of its engine.
+_QUEUE = "openevent.sqlite_writer_queue"
 
 
 class Lane(enum.IntEnum):
@@ -108,6 +112,7 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
         # The sqlite3 module's own transaction handling breaks SAVEPOINT; let SQLAlchemy
         # emit BEGIN itself (see "Serializable isolation / Savepoints" in SQLAlchemy's docs).
         dbapi_connection.isolation_level = None
+        connection_record.info[_QUEUE] = queue
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -163,6 +168,30 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
     @event.listens_for(engine.pool, "invalidate")
     def _on_invalidate(dbapi_connection, connection_record, exception):
         _pass_turn(connection_record.info)
+
+
+@contextmanager
+def autocommit_turn(
+    connection: Connection, lane: Lane = Lane.NEW, *, durable: bool = True
+) -> Iterator[sqlite3.Connection]:
+    """The DBAPI connection of ``connection`` (of a SQLite engine, in no transaction), while it
+    holds the process's write turn in ``lane``: each statement run on it is a transaction of its
+    own (the driver begins none), committed when the statement ends. One statement then costs
+    one round, without the ``BEGIN IMMEDIATE`` and ``COMMIT`` of a transaction (which a single
+    statement does not need to be atomic). ``durable=False``: see :func:`for_writes`.
+    """
+    queue: WriterQueue = connection.info[_QUEUE]
+    if not queue.acquire(timeout=BUSY_TIMEOUT_MS / 1000, lane=lane):
+        raise OperationalError("autocommit", None, sqlite3.OperationalError("database is locked"))
+    try:
+        dbapi_connection = connection.connection.dbapi_connection
+        level = "FULL" if durable else "NORMAL"
+        if connection.info.get(_SYNCHRONOUS, "FULL") != level:
+            dbapi_connection.execute(f"PRAGMA synchronous = {level}")
+            connection.info[_SYNCHRONOUS] = level
+        yield dbapi_connection
+    finally:
+        queue.release()
 
 
 def for_writes(

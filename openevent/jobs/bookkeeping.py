@@ -20,9 +20,12 @@ The writes need not survive the machine, only the process: they commit without w
 disk (PostgreSQL ``synchronous_commit = off``, SQLite ``synchronous = NORMAL``), which is
 what makes them cheap. A committed write is visible to every process at once; a database server
 or machine that crashes may forget the last ones, which counts a delivery less (or sends a
-message again). On PostgreSQL the writer keeps a connection of its own in autocommit mode, each
-statement a transaction of its own (one round trip); on SQLite it takes its turn at the write
-lock in the jobs' lane (:class:`openevent.db.Lane`) and writes everything in one transaction.
+message again). The writer keeps a connection of its own on which each statement is a
+transaction of its own, committed as it ends (one round, no ``BEGIN``/``COMMIT``): on PostgreSQL
+in autocommit mode; on SQLite outside any transaction, while it holds the process's write turn
+in the jobs' lane (:class:`openevent.db.Lane`, :func:`openevent.db.sqlite.autocommit_turn`).
+The counts of a batch are one statement (up to 500), so they commit or fail together, before
+the sent marks: they are answered once their statement committed, whatever happens to the marks.
 """
 
 from __future__ import annotations
@@ -32,14 +35,14 @@ import os
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future
 from contextlib import contextmanager
 
 import zope.sqlalchemy
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from openevent.db import Lane, for_writes, transaction_scope, utcnow
+from openevent.db import Lane, transaction_scope, utcnow
+from openevent.db.sqlite import autocommit_turn
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +72,18 @@ class BookkeepingWriter:
     No thread of its own: the first thread to hand over a write while none is being written
     writes the batch (its own and whatever the others hand over until it has begun); the
     others wait for it, and one of those left over writes the next batch. Waking a thread costs
-    more than the write on a busy machine, so the writer is whoever is there already.
+    more than the write on a busy machine, so the writer is whoever is there already, and each
+    waiting thread is woken once: with its outcome, or to write the next batch (the first of
+    those left over, when the batch before ends).
     """
 
     def __init__(self, registry):
         self.registry = registry
         self.pid = os.getpid()
-        self._condition = threading.Condition()
-        self._deliveries: list[tuple[str, Future]] = []
-        self._sent: list[tuple[list[str], Future]] = []
-        self._writing = False
+        self._mutex = threading.Lock()
+        self._deliveries: list[_Waiter] = []
+        self._sent: list[_Waiter] = []
+        self._writing = False  # a thread writes a batch, or has been given the turn to
         self._connection: Connection | None = None  # kept while writes keep coming
         self._last_batch = 0.0  # when the last batch ended (time.monotonic())
         self._lingering = False  # a thread gives the connection back once idle
@@ -94,24 +99,32 @@ class BookkeepingWriter:
             self._submit(self._sent, list(message_ids))
 
     def _submit(self, queue: list, item):
-        future: Future = Future()
-        with self._condition:
-            queue.append((item, future))
-            while self._writing and not future.done():
-                self._condition.wait()
-            if future.done():
-                return future.result()
-            self._writing = True
+        waiter = _Waiter(item)
+        with self._mutex:
+            queue.append(waiter)
+            waits, self._writing = self._writing, True
+        # Woken once: with the outcome, or (waiter.turn) to write the next batch, which holds
+        # this thread's write (handed over, not yet taken).
+        if waits and not waiter.wait():
+            return waiter.outcome()
         try:
             self._write_batch()
         except Exception:  # its waiters know (this thread among them)
             self._close()
         finally:
-            with self._condition:
+            self._hand_over()
+        return waiter.outcome()
+
+    def _hand_over(self) -> None:
+        """After a batch: the turn to the first thread whose write is still waiting (one thread
+        woken), or free."""
+        with self._mutex:
+            self._last_batch = time.monotonic()
+            pending = self._deliveries or self._sent
+            if not pending:
                 self._writing = False
-                self._last_batch = time.monotonic()
-                self._condition.notify_all()
-        return future.result()
+                return
+            pending[0].give_turn()
 
     def _linger(self) -> None:
         """Give the connection back to the pool once no batch has been written for
@@ -123,7 +136,7 @@ class BookkeepingWriter:
         """
         while True:
             time.sleep(LINGER_SECONDS)
-            with self._condition:
+            with self._mutex:
                 if self._writing or time.monotonic() - self._last_batch < LINGER_SECONDS:
                     continue
                 self._lingering = False
@@ -141,10 +154,10 @@ class BookkeepingWriter:
                     if taken is None:
                         taken = self._take()
                     deliveries, sent = taken
-                    counted = _count(connection, [m for m, _ in deliveries])
+                    counted = _count(connection, [w.item for w in deliveries])
                     if not atomic:  # committed already, whatever happens to the marks
                         _resolve_counts(deliveries, counted)
-                    _mark_sent(connection, [i for ids, _ in sent for i in ids])
+                    _mark_sent(connection, [i for w in sent for i in w.item])
             except BaseException as exc:
                 if (
                     attempt == 1
@@ -159,20 +172,20 @@ class BookkeepingWriter:
                     continue
                 deliveries, sent = taken if taken is not None else self._take()
                 if counted is None or atomic:
-                    for _, future in deliveries:
-                        future.set_exception(exc)
-                for _, future in sent:
-                    future.set_exception(exc)
+                    for waiter in deliveries:
+                        waiter.fail(exc)
+                for waiter in sent:
+                    waiter.fail(exc)
                 raise
             break
         self.batches += 1
         if atomic:
             _resolve_counts(deliveries, counted)
-        for _, future in sent:
-            future.set_result(None)
+        for waiter in sent:
+            waiter.resolve(None)
 
     def _take(self) -> tuple[list, list]:
-        with self._condition:
+        with self._mutex:
             taken = list(self._deliveries), list(self._sent)
             # Emptied, not replaced: a thread may hold the list it is about to append to
             # (count_delivery and mark_sent name it before taking the lock).
@@ -195,7 +208,7 @@ class BookkeepingWriter:
             return
         if self._connection is None:
             self._connection = self._connect(bind)
-            with self._condition:
+            with self._mutex:
                 if not self._lingering:
                     self._lingering = True
                     threading.Thread(
@@ -206,13 +219,14 @@ class BookkeepingWriter:
             yield connection, False
             connection.commit()  # ends SQLAlchemy's transaction; the statements committed
         else:
-            with connection.begin():
-                yield connection, True
+            # The write turn in the jobs' lane, each statement committing on its own, without a
+            # disk sync.
+            with autocommit_turn(connection, Lane.JOB, durable=False) as dbapi_connection:
+                yield _Autocommit(connection.dialect, dbapi_connection), False
 
     def _connect(self, engine) -> Connection:
         if engine.dialect.name != "postgresql":
-            # Begins with BEGIN IMMEDIATE in the jobs' lane, committing without a disk sync.
-            return for_writes(engine, Lane.JOB, durable=False).connect()
+            return engine.connect()  # never in a transaction: see _transaction
         # Autocommit (reset when the connection goes back to the pool), without waiting for
         # the disk (reset in _close).
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -234,10 +248,67 @@ class BookkeepingWriter:
             connection.close()
 
 
-def _resolve_counts(deliveries: list[tuple[str, Future]], before: Counter) -> None:
-    for message_id, future in deliveries:
-        before[message_id] += 1
-        future.set_result(before[message_id])
+class _Waiter:
+    """One thread's write handed over, and its way to wake that thread: once with the outcome,
+    or first with the turn to write a batch (then once more with the outcome, which that thread
+    sets itself)."""
+
+    __slots__ = ("_error", "_result", "_wake", "item", "turn")
+
+    def __init__(self, item):
+        self.item = item
+        self.turn = False
+        self._result = None
+        self._error: BaseException | None = None
+        self._wake = threading.Lock()
+        self._wake.acquire()  # released to wake the thread: once per wait
+
+    def wait(self) -> bool:
+        """Until woken; whether for the turn to write."""
+        self._wake.acquire()
+        return self.turn
+
+    def give_turn(self) -> None:
+        self.turn = True
+        self._wake.release()
+
+    def resolve(self, result) -> None:
+        self._result = result
+        self.turn = False
+        self._wake.release()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self.turn = False
+        self._wake.release()
+
+    def outcome(self):
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+class _Autocommit:
+    """A SQLite DBAPI connection in no transaction, with the little of
+    :class:`sqlalchemy.Connection` that :func:`_count` and :func:`_mark_sent` use: each
+    statement commits as it ends."""
+
+    def __init__(self, dialect, dbapi_connection):
+        self.dialect = dialect
+        self._dbapi_connection = dbapi_connection
+
+    def exec_driver_sql(self, sql: str, parameters=()) -> list:
+        cursor = self._dbapi_connection.execute(sql, parameters)
+        try:
+            return cursor.fetchall()  # to the statement's end, where it commits
+        finally:
+            cursor.close()
+
+
+def _resolve_counts(deliveries: list[_Waiter], before: Counter) -> None:
+    for waiter in deliveries:
+        before[waiter.item] += 1
+        waiter.resolve(before[waiter.item])
 
 
 def _driver_sql(connection: Connection, sql: str, rows: int, per_row: int) -> str:
