@@ -78,9 +78,7 @@ def _rebuild_statements(dialect: str) -> tuple:
     flip = (
         update(feeds)
         .where(feeds.c.event_id == event_id, feeds.c.queued.is_(False))
-        .values(
-            requested=feeds.c.requested + 1, queued=True, pending_since=bindparam("committed")
-        )
+        .values(requested=feeds.c.requested + 1, queued=True, pending_since=bindparam("committed"))
     )
     count = (
         update(feeds).where(feeds.c.event_id == event_id).values(requested=feeds.c.requested + 1)
