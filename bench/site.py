@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import webtest
+from _common import emit
 from alembic import command
 
 from openevent.config import configure
@@ -156,6 +157,14 @@ def _bench(url: str, seconds: float) -> None:
     for name, label in labels.items():
         print(f"{label:28} median {medians[name] * 1000:8.1f} ms  ({len(timings[name])} runs)")
     print(f"ratio  {medians['site'] / medians['api']:.2f}x the API's list of the same sessions")
+    emit(
+        f"site: schedule of {SESSIONS:,} sessions, vs the API's {len(pages)} pages",
+        unit="ms",
+        app=medians["site"] * 1000,
+        floor=medians["api"] * 1000,
+        goal=2.0,
+        database=engine.dialect.name,
+    )
     engine.dispose()
 
 

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import emit
+
 from openevent.storage import LocalStorage
 from openevent.storage.gcs import GCSStorage
 from openevent.testing import started_gcs_emulator
@@ -114,6 +116,15 @@ def main(argv=None) -> int:
             f"{name:24} {size / MB / median:8.0f} {floor / median:8.2f}"
             f" {max(peaks[name]) / MB:12.1f}"
         )
+        if name != "file copy (floor)":
+            emit(
+                f"storage: {name}, {args.size_mb} MB",
+                unit="MB/s",
+                app=size / MB / median,
+                floor=size / MB / floor,
+                higher_is_better=True,
+                peak_rss_mb=round(max(peaks[name]) / MB, 1),
+            )
     return 0
 
 
