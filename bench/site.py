@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import webtest
-from _common import emit
+from _common import default_database_url, emit
 from alembic import command
 
 from openevent.config import configure
@@ -103,7 +103,11 @@ def _interleaved(runs: dict, seconds: float) -> dict[str, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="PostgreSQL server to create a scratch database on")
+    parser.add_argument(
+        "--database-url",
+        default=default_database_url(),
+        help="PostgreSQL server to create a scratch database on (OPENEVENT_TEST_DATABASE_URL)",
+    )
     parser.add_argument("--seconds", type=float, default=20.0, help="time for all the runs")
     args = parser.parse_args()
     with (
