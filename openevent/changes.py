@@ -147,8 +147,7 @@ class ModelChanged:
     dbsession: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
-        if type(self.changes) is not _CreatedValues:  # read-only already, and a copy
-            object.__setattr__(self, "changes", MappingProxyType(dict(self.changes)))
+        object.__setattr__(self, "changes", _frozen(self.changes))
 
     def enqueue(self, job, *args, **kwargs) -> str:
         """Start ``job(*args, **kwargs)`` for this change's event; return the message id.
@@ -554,6 +553,13 @@ class _CreatedValues(Mapping):
         return repr(dict(self.items()))
 
 
+def _frozen(changes: Mapping) -> Mapping:
+    """A change's values as it keeps them: a read-only copy."""
+    if type(changes) is _CreatedValues:  # read-only already, and a copy
+        return changes
+    return MappingProxyType(dict(changes))
+
+
 def record_insert(session, model: type, rows: Iterable[Mapping]) -> None:
     """Report rows that a bulk INSERT the ORM did not see created (an import's, say).
 
@@ -796,8 +802,6 @@ def _merged(records: Iterable[_Record], committed_at: datetime) -> list[ModelCha
             if not merged:
                 continue
         event_id = next((r.event_id for r in reversed(history) if r.event_id is not None), None)
-        if type(merged) is not _CreatedValues:  # read-only already, and a copy
-            merged = MappingProxyType(dict(merged))
         # Made as _delivered copies them (thousands for an import): every field set, no
         # __init__ run again for what is already checked.
         change = object.__new__(_MODELS[model][kind])
@@ -805,7 +809,7 @@ def _merged(records: Iterable[_Record], committed_at: datetime) -> list[ModelCha
             id=id,
             event_id=event_id,
             user_id=last.user_id,
-            changes=merged,
+            changes=_frozen(merged),
             soft=soft,
             restored=restored,
             committed_at=committed_at,
@@ -932,7 +936,6 @@ class _Enablement:
         self._registry = registry
         self._dbsession = dbsession
         self._own = dbsession is None
-        self._answers: dict[tuple[str, int | None], bool] = {}  # an import's are thousands
 
     def __enter__(self):
         return self
@@ -940,13 +943,9 @@ class _Enablement:
     def __call__(self, plugin: str | None, event_id: int | None) -> bool:
         if plugin is None:
             return True  # openevent's own subscribers
-        answer = self._answers.get((plugin, event_id))
-        if answer is None:
-            if self._dbsession is None:
-                self._dbsession = self._registry["dbsession_factory"]()
-            answer = plugins.is_enabled_for_event(self._dbsession, plugin, event_id)
-            self._answers[plugin, event_id] = answer
-        return answer
+        if self._dbsession is None:
+            self._dbsession = self._registry["dbsession_factory"]()
+        return plugins.is_enabled_for_event(self._dbsession, plugin, event_id)
 
     def __exit__(self, *exc_info):
         if self._own and self._dbsession is not None:

@@ -128,19 +128,11 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
         if lane is None:
             connection.exec_driver_sql("BEGIN")
             return
-        if not queue.acquire(timeout=BUSY_TIMEOUT_MS / 1000, lane=Lane(lane)):
-            raise OperationalError(
-                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
-            )
+        _take_turn(queue, Lane(lane), "BEGIN IMMEDIATE")
         connection.info[_HAS_TURN] = True
         try:
-            # SQLite's default (FULL) syncs the log to disk at each commit; NORMAL does not,
-            # and a commit then survives the process dying but not the machine. The level
-            # cannot change inside a transaction: it is set before, when it differs.
-            level = "NORMAL" if connection.get_execution_options().get(_RELAXED) else "FULL"
-            if connection.info.get(_SYNCHRONOUS, "FULL") != level:
-                connection.exec_driver_sql(f"PRAGMA synchronous = {level}")
-                connection.info[_SYNCHRONOUS] = level
+            durable = not connection.get_execution_options().get(_RELAXED)
+            _set_durability(connection.info, connection.exec_driver_sql, durable)
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             _on_end(connection)
@@ -181,17 +173,30 @@ def autocommit_turn(
     statement does not need to be atomic). ``durable=False``: see :func:`for_writes`.
     """
     queue: WriterQueue = connection.info[_QUEUE]
-    if not queue.acquire(timeout=BUSY_TIMEOUT_MS / 1000, lane=lane):
-        raise OperationalError("autocommit", None, sqlite3.OperationalError("database is locked"))
+    _take_turn(queue, lane, "autocommit")
     try:
         dbapi_connection = connection.connection.dbapi_connection
-        level = "FULL" if durable else "NORMAL"
-        if connection.info.get(_SYNCHRONOUS, "FULL") != level:
-            dbapi_connection.execute(f"PRAGMA synchronous = {level}")
-            connection.info[_SYNCHRONOUS] = level
+        _set_durability(connection.info, dbapi_connection.execute, durable)
         yield dbapi_connection
     finally:
         queue.release()
+
+
+def _take_turn(queue: WriterQueue, lane: Lane, statement: str) -> None:
+    """The process's write turn in ``lane``, or SQLite's own "database is locked" error once
+    a writer has waited as long as SQLite would."""
+    if not queue.acquire(timeout=BUSY_TIMEOUT_MS / 1000, lane=lane):
+        raise OperationalError(statement, None, sqlite3.OperationalError("database is locked"))
+
+
+def _set_durability(info, execute, durable: bool) -> None:
+    """SQLite's default (FULL) syncs the log to disk at each commit; NORMAL does not, and a
+    commit then survives the process dying but not the machine. The level cannot change inside
+    a transaction: it is set before, when it differs from the connection's (kept in ``info``)."""
+    level = "FULL" if durable else "NORMAL"
+    if info.get(_SYNCHRONOUS, "FULL") != level:
+        execute(f"PRAGMA synchronous = {level}")
+        info[_SYNCHRONOUS] = level
 
 
 def for_writes(

@@ -74,14 +74,12 @@ def paused_until_transaction_ends(dbsession):
     records until all of them have, and the first pass of a collector turned on earlier walks
     them all.
     """
-    _PAUSE.enter()
     transaction = _transaction_of(dbsession)
     if transaction is None:
-        try:
+        with paused():
             yield
-        finally:
-            _PAUSE.leave()
         return
+    _PAUSE.enter()
     hold = _TransactionHold()
     weakref.finalize(hold, _PAUSE.leave)
     transaction.set_data(hold, hold)
