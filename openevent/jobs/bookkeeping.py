@@ -311,7 +311,7 @@ def _resolve_counts(deliveries: list[_Waiter], before: Counter) -> None:
         waiter.resolve(before[waiter.item])
 
 
-def _driver_sql(connection: Connection, sql: str, rows: int, per_row: int) -> str:
+def driver_sql(connection: Connection, sql: str, rows: int, per_row: int) -> str:
     """``sql`` with ``{values}`` replaced by ``rows`` tuples of ``per_row`` placeholders, in the
     driver's style: statements this simple skip SQLAlchemy's compiler, which costs more here
     than the database."""
@@ -320,7 +320,7 @@ def _driver_sql(connection: Connection, sql: str, rows: int, per_row: int) -> st
     return sql.format(values=", ".join([row] * rows), mark=mark)
 
 
-def _timestamp(connection: Connection, value):
+def stored_timestamp(connection: Connection, value):
     # As openevent.db.UTCDateTime stores it: naive UTC text on SQLite.
     if connection.dialect.name == "sqlite":
         return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
@@ -344,11 +344,11 @@ def _count(connection: Connection, message_ids: list[str]) -> Counter:
     added = Counter(message_ids)
     # In one order in every process, so two writers never wait for each other's rows.
     names = sorted(added)
-    now = _timestamp(connection, utcnow())
+    now = stored_timestamp(connection, utcnow())
     for start in range(0, len(names), CHUNK):
         chunk = names[start : start + CHUNK]
         parameters = tuple(v for m in chunk for v in (m, added[m], now))
-        sql = _driver_sql(connection, _COUNT_SQL, len(chunk), 3)
+        sql = driver_sql(connection, _COUNT_SQL, len(chunk), 3)
         for message_id, total in connection.exec_driver_sql(sql, parameters):
             before[message_id] = total - added[message_id]
     return before
@@ -356,7 +356,7 @@ def _count(connection: Connection, message_ids: list[str]) -> Counter:
 
 def _mark_sent(connection: Connection, message_ids: list[str]) -> None:
     ids = sorted(set(message_ids))
-    now = _timestamp(connection, utcnow())
+    now = stored_timestamp(connection, utcnow())
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
