@@ -129,7 +129,17 @@ def get_session_factory(engine: Engine, registry=None) -> sessionmaker[Session]:
     code given only a session (such as ``enqueue``) reaches the app's services."""
     factory = sessionmaker(bind=engine, info={"registry": registry})
     _join_transaction_managers(factory)
+    event.listen(factory, "after_begin", _guard_connection)
     return factory
+
+
+def _guard_connection(session, session_transaction, connection) -> None:
+    """Give a guarded session's connection its :class:`WriteGuard` as it begins (an option of
+    that connection alone, which :func:`refuse_guarded_writes` reads): cheaper than an engine
+    with the option for each transaction."""
+    guard = session.info.get(_GUARD)
+    if guard is not None:
+        connection.execution_options(**{_GUARD: guard})
 
 
 # Key in a session's ``info``: zope.sqlalchemy's listeners for the session's manager.
@@ -197,18 +207,14 @@ def get_tm_session(
     bind = session_factory.kw.get("bind")
     if writes:
         bind = for_writes(bind, lane, durable=durable)
-    elif guard is not None and isinstance(bind, Engine):
-        bind = bind.execution_options(**{_GUARD: guard})
-    return session_factory(
-        bind=bind,
-        info={
-            "request": request,
-            "transaction_manager": transaction_manager,
-            _ZOPE_EVENTS: zope.sqlalchemy.ZopeTransactionEvents(
-                transaction_manager=transaction_manager
-            ),
-        },
-    )
+    info = {
+        "request": request,
+        "transaction_manager": transaction_manager,
+        _ZOPE_EVENTS: zope.sqlalchemy.ZopeTransactionEvents(transaction_manager=transaction_manager),
+    }
+    if not writes and guard is not None and isinstance(bind, Engine):
+        info[_GUARD] = guard  # see _guard_connection
+    return session_factory(bind=bind, info=info)
 
 
 @contextmanager

@@ -23,12 +23,13 @@ from __future__ import annotations
 import enum
 import sqlite3
 import threading
+import weakref
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 # How long a writer waits for its turn (in the queue, then at SQLite's lock) before its
 # transaction fails with "database is locked" (a request then answers 503 with Retry-After after
@@ -122,18 +123,21 @@ def configure_sqlite(engine: Engine, in_memory: bool) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
+    # On the driver's connection: SQLAlchemy's execution of a statement (its context, cursor
+    # and events) costs more than SQLite's BEGIN, and every request and job begins one.
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection):
-        lane = connection.get_execution_options().get(_WRITES)
+        options = connection.get_execution_options()
+        execute = _driver_execute(connection)
+        lane = options.get(_WRITES)
         if lane is None:
-            connection.exec_driver_sql("BEGIN")
+            execute("BEGIN")
             return
         _take_turn(queue, Lane(lane), "BEGIN IMMEDIATE")
         connection.info[_HAS_TURN] = True
         try:
-            durable = not connection.get_execution_options().get(_RELAXED)
-            _set_durability(connection.info, connection.exec_driver_sql, durable)
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _set_durability(connection.info, execute, durable=not options.get(_RELAXED))
+            execute("BEGIN IMMEDIATE")
         except BaseException:
             _on_end(connection)
             raise
@@ -182,6 +186,20 @@ def autocommit_turn(
         queue.release()
 
 
+def _driver_execute(connection: Connection):
+    """A function running one statement on ``connection``'s driver connection, whose errors
+    are SQLAlchemy's, as those of statements that SQLAlchemy runs."""
+    dbapi_connection = connection.connection.dbapi_connection
+
+    def execute(statement: str) -> None:
+        try:
+            dbapi_connection.execute(statement).close()
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+    return execute
+
+
 def _take_turn(queue: WriterQueue, lane: Lane, statement: str) -> None:
     """The process's write turn in ``lane``, or SQLite's own "database is locked" error once
     a writer has waited as long as SQLite would."""
@@ -212,8 +230,22 @@ def for_writes(
     (``PRAGMA synchronous = NORMAL`` for that transaction); on PostgreSQL
     :func:`openevent.db.transaction_scope` sets ``synchronous_commit`` itself."""
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        return _writing_engine(bind, lane, durable)
+    return bind
+
+
+# (engine, lane, durable) -> the engine with those options: made once, as making one costs
+# as much as a short transaction's statement. Engines with options share the engine's pool
+# and listeners, those added later included.
+_WRITING_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _writing_engine(engine: Engine, lane: Lane, durable: bool) -> Engine:
+    made = _WRITING_ENGINES.setdefault(engine, {})
+    writing = made.get((lane, durable))
+    if writing is None:
         options = {_WRITES: int(lane)}
         if not durable:
             options[_RELAXED] = True
-        return bind.execution_options(**options)
-    return bind
+        writing = made[(lane, durable)] = engine.execution_options(**options)
+    return writing

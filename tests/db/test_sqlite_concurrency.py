@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import pytest
 from alembic import command
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from webob import Request
 
 from openevent.cli import main
@@ -493,3 +494,25 @@ def test_a_job_that_promised_not_to_write_fails_at_its_write_and_writes_nothing(
         error = dbsession.scalars(select(JobFailure.error)).one()
     assert error.startswith("WriteRefused: ")
     assert "UPDATE events" in error
+
+
+def test_another_process_holding_the_write_lock_past_the_busy_timeout_is_sqlalchemys_error(
+    own_app, sqlite_url, monkeypatch
+):
+    """``BEGIN IMMEDIATE`` runs on the driver's connection; its "database is locked" still
+    arrives as SQLAlchemy's OperationalError, which requests replay and answer 503 for."""
+    monkeypatch.setattr(sqlite, "BUSY_TIMEOUT_MS", 100)  # read as connections open
+    registry = own_app().registry
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(OperationalError, match="database is locked") as raised:
+            with transaction_scope(registry) as dbsession:
+                dbsession.execute(select(func.count()).select_from(Event))
+        assert isinstance(raised.value.orig, sqlite3.OperationalError)
+        assert "BEGIN IMMEDIATE" in str(raised.value)
+    finally:
+        holder.rollback()
+        holder.close()
+    with transaction_scope(registry) as dbsession:  # and the turn was passed on
+        assert dbsession.scalar(select(func.count()).select_from(Event)) == 0
