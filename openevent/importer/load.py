@@ -73,13 +73,28 @@ def _file_part(file: str) -> open_event_format.Part | None:
     return next((p for p in open_event_format.FILES if p.file == file and not p.path), None)
 
 
+@functools.cache
+def _translated_keys(file: str, type_: str) -> frozenset[str]:
+    """The keys of ``file`` that :func:`translate` does not keep as they are: stored under
+    another name, holding other keys, or holding rows."""
+    part = _file_part(file)
+    names = _api_names(type_)
+    return frozenset(
+        key
+        for key, described in part.by_name.items()
+        if described.container
+        or described.rows
+        or (described.attribute in names and names[described.attribute] != key)
+    )
+
+
 def translate(file: str, type_: str, values: dict) -> tuple[dict, dict[str, list]]:
     """``values`` with Open Event's names turned into the API's where the format description
     stores a key under another name (``event-url``, ``event-copyright/holder``, a sponsor's
     ``type``), and the rows nested in it (the event's ``social-links``) by part name."""
     part = _file_part(file)
-    if part is None:
-        return values, {}
+    if part is None or values.keys().isdisjoint(_translated_keys(file, type_)):
+        return values, {}  # most records: every key is the API's name already
     described_keys = part.by_name
     names = _api_names(type_)
     out: dict = {}

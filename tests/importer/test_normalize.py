@@ -204,3 +204,22 @@ def test_a_byte_order_mark_is_no_error(tmp_path):
     program, report = read(folder)
     assert [s.values["title"] for s in program.records["sessions"]] == ["One"]
     assert report.findings == []
+
+
+def test_keys_are_translated_to_the_apis_names_only_where_the_format_says_so():
+    from openevent.importer.load import translate
+
+    session = {"title": "Keynote", "starts-at": "2017-03-17T09:00:00+08:00", "odd-key": 1}
+    # Every key is the API's own already: the record as it is (no copy made per record).
+    assert translate("sessions", "session", session) == (session, {})
+    assert translate("sessions", "session", session)[0] is session
+
+    event = {
+        "name": "Summit",
+        "event-copyright": {"holder": "FOSSASIA", "licence": "CC BY"},
+        "social-links": [{"name": "Twitter", "link": "https://twitter.com/fossasia"}],
+    }
+    values, nested = translate("event", "event", event)
+    assert "event-copyright" not in values and values["name"] == "Summit"
+    assert "FOSSASIA" in values.values() and "CC BY" in values.values()
+    assert nested == {"event/social-links": event["social-links"]}
