@@ -210,7 +210,9 @@ def get_tm_session(
     info = {
         "request": request,
         "transaction_manager": transaction_manager,
-        _ZOPE_EVENTS: zope.sqlalchemy.ZopeTransactionEvents(transaction_manager=transaction_manager),
+        _ZOPE_EVENTS: zope.sqlalchemy.ZopeTransactionEvents(
+            transaction_manager=transaction_manager
+        ),
     }
     if not writes and guard is not None and isinstance(bind, Engine):
         info[_GUARD] = guard  # see _guard_connection

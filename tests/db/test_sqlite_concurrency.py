@@ -506,9 +506,11 @@ def test_another_process_holding_the_write_lock_past_the_busy_timeout_is_sqlalch
     holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(OperationalError, match="database is locked") as raised:
-            with transaction_scope(registry) as dbsession:
-                dbsession.execute(select(func.count()).select_from(Event))
+        with (
+            pytest.raises(OperationalError, match="database is locked") as raised,
+            transaction_scope(registry) as dbsession,
+        ):
+            dbsession.execute(select(func.count()).select_from(Event))
         assert isinstance(raised.value.orig, sqlite3.OperationalError)
         assert "BEGIN IMMEDIATE" in str(raised.value)
     finally:
