@@ -5,9 +5,9 @@ the transaction commits. After the commit it goes to the broker and its row is m
 If the broker cannot take it then, the row stays unsent and :func:`relay_outbox` sends it
 later: a message may be delivered twice, never lost.
 
-The rows of one transaction are written together, in one statement (an ``executemany``), at
-its session's next flush or as it commits, rather than as ORM objects: a request or job that
-enqueues many jobs pays one round trip, not one ORM object and one flushed row each.
+The rows of one transaction are written together, in a statement of up to 500 rows, at its
+session's next flush or as it commits, rather than as ORM objects: a request or job that
+enqueues many jobs pays a round trip per 500, not one ORM object and one flushed row each.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 from datetime import timedelta
 
+import dramatiq
 import pytest
 import transaction
 from pyramid.request import Request, apply_request_extensions
 from sqlalchemy import func, select
 
-from openevent.db import get_tm_session, transaction_scope
+from openevent.db import get_tm_session, transaction_scope, utcnow
 from openevent.jobs import enqueue, job, relay_outbox
 from openevent.models import Event, OutboxMessage
 from openevent.testing import make_event
@@ -168,6 +169,35 @@ def test_the_rows_a_transaction_enqueues_are_written_in_one_statement(
     ]
     assert len(_outbox(registry)) == 3
     assert broker.queues["default"].qsize() == 3
+
+
+def test_many_enqueued_rows_are_written_500_to_a_statement_with_their_values(
+    registry, broker, count_statements
+):
+    before = utcnow()
+    with count_statements() as statements:
+        ids = _committed(
+            registry,
+            lambda s: [enqueue(s, record_event_name, n, event_id=n) for n in range(1201)],
+        )
+
+    inserts = [s for s in statements if "outbox" in s and s.lstrip().startswith("INSERT")]
+    assert len(inserts) == 3  # 500, 500 and 201 rows
+    with transaction_scope(registry) as dbsession:
+        rows = {row.message_id: row for row in dbsession.scalars(select(OutboxMessage))}
+        assert set(rows) == set(ids)
+        for number, message_id in enumerate(ids):
+            row = rows[message_id]
+            message = dramatiq.Message.decode(row.message)
+            assert (message.message_id, list(message.args), row.event_id) == (
+                message_id,
+                [number],
+                number,
+            )
+            assert (row.queue_name, row.actor_name) == (message.queue_name, message.actor_name)
+            assert row.plugin is None and row.sent_at is not None  # sent after the commit
+            assert row.created_at.tzinfo is not None and before <= row.created_at <= utcnow()
+    assert broker.queues["default"].qsize() == 1201
 
 
 def test_an_enqueued_row_is_in_the_transaction_after_its_sessions_next_flush(registry, dbsession):
