@@ -23,7 +23,6 @@ from __future__ import annotations
 import enum
 import sqlite3
 import threading
-import weakref
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -234,14 +233,15 @@ def for_writes(
     return bind
 
 
-# (engine, lane, durable) -> the engine with those options: made once, as making one costs
-# as much as a short transaction's statement. Engines with options share the engine's pool
-# and listeners, those added later included.
-_WRITING_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Attribute of an engine: (lane, durable) -> the engine with those options, made once, as
+# making one costs as much as a short transaction's statement. Engines with options share the
+# engine's pool and listeners, those added later included. (Kept on the engine, which they
+# refer to, so that they go with it.)
+_WRITING_ENGINES = "_openevent_writing_engines"
 
 
 def _writing_engine(engine: Engine, lane: Lane, durable: bool) -> Engine:
-    made = _WRITING_ENGINES.setdefault(engine, {})
+    made = engine.__dict__.setdefault(_WRITING_ENGINES, {})
     writing = made.get((lane, durable))
     if writing is None:
         options = {_WRITES: int(lane)}

@@ -518,3 +518,15 @@ def test_another_process_holding_the_write_lock_past_the_busy_timeout_is_sqlalch
         holder.close()
     with transaction_scope(registry) as dbsession:  # and the turn was passed on
         assert dbsession.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_the_engine_of_a_lane_is_made_once_and_shares_the_engines_pool(own_app):
+    engine = own_app().registry["dbengine"]
+    job = for_writes(engine, Lane.JOB)
+    assert for_writes(engine, Lane.JOB) is job
+    relaxed = for_writes(engine, Lane.JOB, durable=False)
+    assert relaxed is not job and for_writes(engine, Lane.NEW) not in (job, relaxed)
+    assert job.pool is engine.pool and relaxed.pool is engine.pool
+    with job.begin() as connection:  # a writer's transaction: BEGIN IMMEDIATE, in its lane
+        assert connection.get_execution_options()[sqlite._WRITES] == Lane.JOB
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
