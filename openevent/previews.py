@@ -84,7 +84,9 @@ def preview(
     """The plain text of ``html`` in at most ``limit`` characters, cut at a word boundary and
     ending with an ellipsis when cut; None when there is no text. ``sanitized``: ``html`` is
     what the API's sanitizer wrote (see :func:`plain_text_of_sanitized`)."""
-    text = (plain_text_of_sanitized if sanitized else plain_text)(html or "")
+    text = _head_of_sanitized(html, limit) if sanitized else None
+    if text is None:
+        text = (plain_text_of_sanitized if sanitized else plain_text)(html or "")
     if not text:
         return None
     if len(text) <= limit:
@@ -95,6 +97,25 @@ def preview(
         # Back up to the last whole word; a single word longer than the room is cut hard.
         cut = cut.rpartition(" ")[0] or cut
     return cut.rstrip() + ELLIPSIS
+
+
+def _head_of_sanitized(markup: str | None, limit: int) -> str | None:
+    """The start of the text of sanitized ``markup``, when its first few times ``limit``
+    characters hold more than ``limit`` characters of text (else None): a preview needs no more,
+    and an abstract can be pages long.
+
+    The text of a head of the markup is a head of the markup's text as long as the head cuts
+    no tag and no entity: in the sanitizer's output every ``<`` begins a tag and every ``&``
+    an entity ended by ``;``, so the head ends before the last of either that it holds.
+    """
+    if markup is None or len(markup) <= 4 * limit:
+        return None
+    head = markup[: 4 * limit]
+    head = head[: head.rfind("<")] if "<" in head else head
+    if head.rfind("&") > head.rfind(";"):
+        head = head[: head.rfind("&")]
+    text = plain_text_of_sanitized(head)
+    return text if len(text) > limit else None
 
 
 def abstract_preview(

@@ -6,7 +6,13 @@ import nh3
 import pytest
 
 from openevent.api.fields import Html
-from openevent.previews import is_plain, plain_text, plain_text_of_sanitized, preview
+from openevent.previews import (
+    _head_of_sanitized,
+    is_plain,
+    plain_text,
+    plain_text_of_sanitized,
+    preview,
+)
 
 
 @pytest.mark.parametrize(
@@ -130,6 +136,23 @@ def test_text_of_sanitized_markup_is_read_as_the_parser_reads_it():
     for _ in range(5_000):
         markup = sanitize("".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 15))))
         assert plain_text_of_sanitized(markup) == plain_text(markup), markup
+
+
+def test_preview_of_long_sanitized_markup_reads_only_its_head_and_agrees():
+    # preview(sanitized=True) reads only the first few hundred characters of long markup:
+    # wherever that head ends (inside a tag, an entity, a word, a run of spaces), the preview
+    # must be the one the whole text gives.
+    rng = random.Random(16)
+    sanitize = Html._cleaner().clean
+    read_from_head = 0
+    for _ in range(3_000):
+        pieces = rng.choices(_PIECES + ["word ", "longerword", "   "] * 3, k=rng.randint(50, 400))
+        markup = sanitize("".join(pieces))
+        limit = rng.choice([20, 50, 200])
+        if _head_of_sanitized(markup, limit) is not None:
+            read_from_head += 1
+        assert preview(markup, limit, sanitized=True) == preview(markup, limit), markup
+    assert read_from_head > 300  # the head was what got read, many times
 
 
 def test_sample_abstracts_preview_alike_through_either_reading():
