@@ -140,9 +140,9 @@ def load_event(registry) -> int:
 def _iso(value, tz):
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
+    if isinstance(value, str):  # SQLite's naive UTC text, read with its offset in one call
+        value = datetime.fromisoformat(value + "+00:00")
+    elif value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(tz).isoformat()
 

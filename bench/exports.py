@@ -187,8 +187,8 @@ def _read(connection, event_id: int, public: bool) -> dict:
         for row in rows:
             for name in times:
                 value = row[name]
-                if isinstance(value, str):  # SQLite: naive UTC text
-                    row[name] = datetime.fromisoformat(value).replace(tzinfo=UTC)
+                if isinstance(value, str):  # SQLite: naive UTC text, read with its offset
+                    row[name] = datetime.fromisoformat(value + "+00:00")
                 elif value is not None:
                     row[name] = value.astimezone(UTC)
             if "is_featured" in row and row["is_featured"] is not None:

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import pytz
 from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from openevent.db import NaiveDatetimeError
 from openevent.db.types import UTCDateTime
@@ -73,6 +73,24 @@ def test_comparisons_across_offsets(dbsession):
 def test_postgresql_values_come_back_in_utc_whatever_the_session_timezone(given):
     process = UTCDateTime().result_processor(postgresql.psycopg2.dialect(), None)
     value = process(given)
+    assert value.tzinfo is UTC
+    assert value == datetime(2017, 3, 17, 1, 0, tzinfo=UTC)
+    assert process(None) is None
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2017-03-17 01:00:00.000000",  # as UTCDateTime writes it
+        "2017-03-17 01:00:00",
+        "2017-03-17T01:00:00",
+        "2017-03-17 09:00:00+08:00",  # text with an offset of its own (written by hand)
+        datetime(2017, 3, 17, 1, 0),  # a driver that gives datetimes
+    ],
+)
+def test_sqlite_values_come_back_aware_in_utc_whatever_their_text(stored):
+    process = UTCDateTime().result_processor(sqlite.dialect(), None)
+    value = process(stored)
     assert value.tzinfo is UTC
     assert value == datetime(2017, 3, 17, 1, 0, tzinfo=UTC)
     assert process(None) is None
