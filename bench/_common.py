@@ -31,6 +31,32 @@ def default_redis_url() -> str | None:
     return os.environ.get(REDIS_ENV) or None
 
 
+def plain_engine(url: str, **options):
+    """A plain SQLAlchemy engine on ``url`` (a URL as the app's settings give it), for a floor:
+    no listeners, no pre-ping; ``options`` as for ``create_engine``.
+
+    On SQLite its transactions really begin (``BEGIN``), as the app's do and as SQLAlchemy's
+    documentation shows for pysqlite, whose default runs reads outside any transaction (it
+    begins one only before a write): a floor reads one consistent snapshot, as the app does.
+    """
+    from sqlalchemy import create_engine, event
+
+    from openevent.db.session import database_url
+
+    engine = create_engine(database_url(url), **options)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _no_driver_transactions(dbapi_connection, connection_record):
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
 def interleaved(
     app: Callable[[], object],
     floor: Callable[[], object],

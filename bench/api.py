@@ -34,14 +34,13 @@ from urllib.parse import urlencode
 import orjson
 import pytz
 import webtest
-from _common import default_database_url, emit, interleaved
+from _common import default_database_url, emit, interleaved, plain_engine
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from openevent.config import configure
 from openevent.db import transaction_scope
 from openevent.db.migrations import alembic_config
-from openevent.db.session import database_url
 from openevent.models import Event, EventState, Session, SessionState, Speaker
 from openevent.testing import new_database
 
@@ -281,11 +280,11 @@ def _bench(url: str, seconds: float) -> None:
     assert len(body["data"]) == PAGE and body["included"], "unexpected response"
 
     tz = pytz.timezone("Asia/Singapore")
-    # A plain engine (no pre-ping, no listeners), a transaction per document, as a request has.
-    floor_engine = create_engine(database_url(url))
+    # A plain engine, a transaction per document, as a request has (see plain_engine).
+    floor_engine = plain_engine(url)
 
     def floor_request() -> bytes:
-        with floor_engine.connect() as connection:
+        with floor_engine.begin() as connection:
             return floor_document(connection, event_id, tz, collection)
 
     floor = json.loads(floor_request())

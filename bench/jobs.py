@@ -36,16 +36,14 @@ from pathlib import Path
 
 import dramatiq
 import transaction
-from _common import default_database_url, default_redis_url, emit
+from _common import default_database_url, default_redis_url, emit, plain_engine
 from alembic import command
 from dramatiq.brokers.stub import StubBroker
-from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 
 from openevent.config import configure
 from openevent.db import get_tm_session
 from openevent.db.migrations import alembic_config
-from openevent.db.session import database_url
 from openevent.jobs import BROKER_KEY, enqueue, job, run_worker
 from openevent.jobs.worker import POLL_MS
 from openevent.models import Event
@@ -98,23 +96,6 @@ def _pool_options(url: str, config) -> dict:
     return {"pool_size": config.get_settings()["openevent.db.pool_size"]}
 
 
-def _floor_engine(url: str, config):
-    """A plain engine on the database, with the app's pool size; on SQLite, transactions that
-    begin (see the module's docstring)."""
-    engine = create_engine(database_url(url), **_pool_options(url, config))
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _no_driver_transactions(dbapi_connection, connection_record):
-            dbapi_connection.isolation_level = None
-
-        @event.listens_for(engine, "begin")
-        def _begin(connection):
-            connection.exec_driver_sql("BEGIN")
-
-    return engine
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--redis-url", default=default_redis_url(), help="default: stub broker")
@@ -151,7 +132,7 @@ def _bench(args, url: str) -> int:
         event_id = make_event(get_tm_session(registry["dbsession_factory"], manager)).id
 
     # The same pool as the app's (openevent.db.pool_size), so that neither opens connections.
-    floor_engine = _floor_engine(url, config)
+    floor_engine = plain_engine(url, **_pool_options(url, config))
     _floor_sessions[:] = [sessionmaker(bind=floor_engine)]
     if args.redis_url:
         from dramatiq.brokers.redis import RedisBroker
