@@ -930,14 +930,12 @@ def _call_in_transaction(handler, notification, plugin: str | None) -> None:
 class _Enablement:
     """Per-event plugin enablement for one delivery (``is_enabled_for_event`` caches its
     answers in the session): on the committing transaction's session before the commit, on
-    one opened only if needed after it. Each answer is kept for the delivery: an import's
-    thousands of changes ask the same few questions."""
+    one opened only if needed after it."""
 
     def __init__(self, registry, dbsession=None):
         self._registry = registry
         self._dbsession = dbsession
         self._own = dbsession is None
-        self._answers: dict[tuple[str, int | None], bool] = {}
 
     def __enter__(self):
         return self
@@ -945,14 +943,9 @@ class _Enablement:
     def __call__(self, plugin: str | None, event_id: int | None) -> bool:
         if plugin is None:
             return True  # openevent's own subscribers
-        answer = self._answers.get((plugin, event_id))
-        if answer is None:
-            if self._dbsession is None:
-                self._dbsession = self._registry["dbsession_factory"]()
-            answer = self._answers[plugin, event_id] = plugins.is_enabled_for_event(
-                self._dbsession, plugin, event_id
-            )
-        return answer
+        if self._dbsession is None:
+            self._dbsession = self._registry["dbsession_factory"]()
+        return plugins.is_enabled_for_event(self._dbsession, plugin, event_id)
 
     def __exit__(self, *exc_info):
         if self._own and self._dbsession is not None:

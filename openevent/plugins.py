@@ -169,8 +169,20 @@ def _plugin_info(dbsession, plugin_name: str) -> PluginInfo | None:
     return None if registry is None else registry.get(PLUGINS_KEY, {}).get(plugin_name)
 
 
-def _choices(dbsession, event_id: int) -> dict[str, tuple[bool | None, dict]]:
-    """plugin name -> (enabled, stored settings) of the event's ``event_plugins`` rows.
+class _EventChoices(dict):
+    """plugin name -> (enabled, stored settings) of an event's ``event_plugins`` rows, and
+    ``acting``: plugin name -> whether it acts for the event, as worked out so far (a delivery
+    asks it for each of thousands of changes)."""
+
+    __slots__ = ("acting",)
+
+    def __init__(self, rows):
+        super().__init__(rows)
+        self.acting: dict[str, bool] = {}
+
+
+def _choices(dbsession, event_id: int) -> _EventChoices:
+    """The event's choices (see :class:`_EventChoices`).
 
     One query (on the primary key's index) reads all of an event's rows; the answer is cached
     in the session until its transaction ends or a flush writes ``EventPlugin`` rows, so
@@ -178,14 +190,17 @@ def _choices(dbsession, event_id: int) -> dict[str, tuple[bool | None, dict]]:
     statement.
     """
     cache = dbsession.info.setdefault(_CACHE_KEY, {})
-    if event_id not in cache:
+    choices = cache.get(event_id)
+    if choices is None:
         rows = dbsession.execute(
             select(EventPlugin.plugin, EventPlugin.enabled, EventPlugin.settings).where(
                 EventPlugin.event_id == event_id
             )
         )
-        cache[event_id] = {plugin: (enabled, settings) for plugin, enabled, settings in rows}
-    return cache[event_id]
+        choices = cache[event_id] = _EventChoices(
+            (plugin, (enabled, settings)) for plugin, enabled, settings in rows
+        )
+    return choices
 
 
 def is_enabled_for_event(dbsession, plugin_name: str, event_id: int | None) -> bool:
@@ -197,8 +212,12 @@ def is_enabled_for_event(dbsession, plugin_name: str, event_id: int | None) -> b
     """
     if event_id is None:
         return True
-    enabled, _ = _choices(dbsession, event_id).get(plugin_name, (None, {}))
-    return _enabled(dbsession, plugin_name, enabled)
+    choices = _choices(dbsession, event_id)
+    acting = choices.acting.get(plugin_name)
+    if acting is None:
+        enabled, _ = choices.get(plugin_name, (None, {}))
+        acting = choices.acting[plugin_name] = _enabled(dbsession, plugin_name, enabled)
+    return acting
 
 
 def _enabled(dbsession, plugin_name: str, choice: bool | None) -> bool:

@@ -99,21 +99,29 @@ def preview(
     return cut.rstrip() + ELLIPSIS
 
 
+# How many characters of markup per character of preview are read first (see below): enough for
+# the markup of most abstracts' first sentences.
+_HEAD_FACTOR = 4
+
+
 def _head_of_sanitized(markup: str | None, limit: int) -> str | None:
-    """The start of the text of sanitized ``markup``, when its first few times ``limit``
-    characters hold more than ``limit`` characters of text (else None): a preview needs no more,
-    and an abstract can be pages long.
+    """The start of the text of sanitized ``markup``, when its first ``_HEAD_FACTOR * limit``
+    characters hold more than ``limit`` characters of text (else None): a preview needs no
+    more, and an abstract can be pages long.
 
     The text of a head of the markup is a head of the markup's text as long as the head cuts
     no tag and no entity: in the sanitizer's output every ``<`` begins a tag and every ``&``
     an entity ended by ``;``, so the head ends before the last of either that it holds.
     """
-    if markup is None or len(markup) <= 4 * limit:
+    if markup is None or len(markup) <= _HEAD_FACTOR * limit:
         return None
-    head = markup[: 4 * limit]
-    head = head[: head.rfind("<")] if "<" in head else head
-    if head.rfind("&") > head.rfind(";"):
-        head = head[: head.rfind("&")]
+    head = markup[: _HEAD_FACTOR * limit]
+    tag = head.rfind("<")
+    if tag >= 0:
+        head = head[:tag]
+    entity = head.rfind("&")
+    if entity > head.rfind(";"):
+        head = head[:entity]
     text = plain_text_of_sanitized(head)
     return text if len(text) > limit else None
 
