@@ -32,6 +32,7 @@ def import_archive(
     strict: bool = False,
     limits: ArchiveLimits | None = None,
     base_url: str | None = None,
+    journal: str | None = None,
     progress=lambda stage: None,
 ):
     """Import the export at ``path`` as a new event owned by ``owner_id``; return it and the
@@ -39,8 +40,9 @@ def import_archive(
     writes nothing the caller's transaction keeps if anything fails: the media files it stored
     are deleted when it fails, or when the caller's transaction does not commit.
     ``base_url`` (the site's address) makes absolute URLs of the storage's paths for them
-    (:mod:`.media`). ``progress(stage)`` is called as stages end: ``"read"``, ``"loaded"``,
-    ``"written"``.
+    (:mod:`.media`); ``journal``, a storage prefix, records their keys as they are stored, for
+    an import job's next delivery if its process is killed. ``progress(stage)`` is called as
+    stages end: ``"read"``, ``"loaded"``, ``"written"``.
     """
     report = Report(strict=strict)
     try:
@@ -50,7 +52,7 @@ def import_archive(
         ):
             program = read_program(archive, report)
             progress("read")
-            media = ImportedMedia(dbsession, archive, report, base_url)
+            media = ImportedMedia(dbsession, archive, report, base_url, journal)
             try:
                 event = _load(dbsession, program, owner_id, media)
             except BaseException:

@@ -9,10 +9,11 @@ from pathlib import Path
 from openevent.db import Lane, transaction_scope, utcnow
 from openevent.importer import import_archive
 from openevent.importer.archive import ArchiveLimits
+from openevent.importer.media import close_journal, discard_journaled, journal_of
 from openevent.importer.report import ImportFailed
 from openevent.jobs import job
 from openevent.models import ImportJob, ImportState
-from openevent.storage import ObjectNotFound
+from openevent.storage import STORAGE_KEY, ObjectNotFound
 
 log = logging.getLogger(__name__)
 FINISHED = (ImportState.DONE, ImportState.FAILED)
@@ -25,9 +26,16 @@ def _claim(registry, import_job_id: int):
         row = dbsession.get(ImportJob, import_job_id)
         if row is None:
             return None
+        storage = registry[STORAGE_KEY]
+        journal = journal_of(import_job_id)
+        if row.state == ImportState.DONE:  # the files belong to the committed event
+            close_journal(storage, journal)
+        elif row.state != ImportState.QUEUED:  # an attempt died (or failed) with files stored
+            discarded = discard_journaled(storage, journal)
+            log.warning("import %s: deleted %s files of an attempt", import_job_id, discarded)
         if row.state in FINISHED:  # delivered again after it finished: tidy up only
             if row.archive_key is not None:
-                registry["openevent.storage"].delete(row.archive_key)
+                storage.delete(row.archive_key)
                 row.archive_key = None
             return None
         row.state, row.started_at, row.progress = ImportState.RUNNING, utcnow(), 10
@@ -64,6 +72,7 @@ def run_import(ctx, import_job_id: int, base_url: str | None = None) -> None:
                     strict=strict,
                     limits=limits,
                     base_url=base_url,
+                    journal=journal_of(import_job_id),
                 )
         except ImportFailed as exc:
             log.info("import %s failed: %s", import_job_id, exc)

@@ -21,13 +21,20 @@ While the rows are loaded, every URL field whose value is such a relative path i
 
 The event's own files wait until the event has its id (:meth:`ImportedMedia.store_pending`).
 Every key written is remembered: if the import fails, or its transaction does not commit,
-:meth:`ImportedMedia.discard` deletes them, so a failed import leaves no file behind.
+:meth:`ImportedMedia.discard` deletes them, so a failed import leaves no file behind. A process
+that is killed cannot delete anything, and its transaction is rolled back by the database: an
+import job therefore also records each key in its *journal*, small objects of the storage
+itself under a prefix of the job (before the file is written, where the key is the importer's
+own), and the job's next delivery deletes what a dead attempt recorded
+(:func:`discard_journaled`). The journal cannot be a table: on SQLite the import's own
+transaction holds the only write lock until it ends.
 
 URL fields hold absolute URLs, and the storage may serve files at paths of the app
 (``/files/<key>``): such a path is prefixed with ``base_url``, the site's address (the API
 import's request gives it; ``openevent import`` takes ``--base-url``).
 """
 
+import hashlib
 import logging
 import mimetypes
 import posixpath
@@ -143,6 +150,8 @@ class ImportedMedia:
     archive: Archive
     report: Report
     base_url: str | None = None
+    # A storage prefix where each stored key is recorded at once (an import job's; see above).
+    journal: str | None = None
     event_id: int | None = None  # set once the new event has its id
     stored_keys: list[str] = field(default_factory=list)
     stored_bytes: int = 0
@@ -186,23 +195,50 @@ class ImportedMedia:
                 setattr(event, item.attr, url)
 
     def discard(self) -> None:
-        """Delete every file this import stored (it failed, or did not commit)."""
+        """Delete every file this import stored (it failed, or did not commit), then its
+        journal."""
         keys, self.stored_keys = self.stored_keys, []
+        deleted = True
         for key in keys:
             try:
                 self.storage.delete(key)
             except Exception:  # a storage outage must not hide why the import failed
                 log.exception("import: could not delete the stored file %s", key)
+                deleted = False
+        if deleted:  # otherwise the journal keeps the keys for the job's next delivery
+            self._close_journal()
 
     def discard_unless_committed(self) -> None:
         """Have the session's transaction delete the stored files if it aborts or fails to
-        commit."""
+        commit, and close the journal once the files belong to a committed event."""
         manager = self.dbsession.info.get("transaction_manager")
         if manager is None or not self.stored_keys:
             return
         transaction = manager.get()
-        transaction.addAfterCommitHook(lambda committed: committed or self.discard())
+        transaction.addAfterCommitHook(
+            lambda committed: self._close_journal() if committed else self.discard()
+        )
         transaction.addAfterAbortHook(self.discard)
+
+    def _record(self, key: str) -> None:
+        """Remember ``key`` as this import's, in the journal too when it has one."""
+        self.stored_keys.append(key)
+        if self.journal is not None:
+            self.storage.put(_journal_entry(self.journal, key), key.encode(), "text/plain")
+
+    def _forget(self, key: str) -> None:
+        """Take back :meth:`_record` for a file that was not stored after all."""
+        self.stored_keys.remove(key)
+        if self.journal is not None:
+            self.storage.delete(_journal_entry(self.journal, key))
+
+    def _close_journal(self) -> None:
+        if self.journal is None:
+            return
+        try:
+            close_journal(self.storage, self.journal)
+        except Exception:  # left for the job's next delivery, which closes it too
+            log.exception("import: could not delete the journal %s", self.journal)
 
     def _url(self, type_: str, file: str, id_, key: str, member: str) -> str | None:
         handler = self._handler(type_, key)
@@ -226,8 +262,9 @@ class ImportedMedia:
                 if handler is None:
                     stored_key = self._store_file(stream, member)
                 else:
+                    # The handler chooses the key: recorded as soon as it is known.
                     stored_key = handler.store(self.registry, self.event_id, stream)
-                    self.stored_keys.append(stored_key)
+                    self._record(stored_key)
         except (MediaRejected, ArchiveRefused) as exc:
             self.report.skipped(file, id_, f"{key}: {member}: {exc.reason}; not stored, left empty")
             return None
@@ -237,7 +274,8 @@ class ImportedMedia:
     def _store_file(self, stream: BinaryIO, member: str) -> str:
         head = stream.peek(16)[:16]
         stored_key = f"events/{self.event_id}/files/{secrets.token_hex(16)}/{_file_name(member)}"
-        try:
+        self._record(stored_key)  # before the file: a process killed while writing it leaves
+        try:  # a key its job's next delivery deletes
             self.storage.put(
                 stored_key,
                 stream,
@@ -249,8 +287,8 @@ class ImportedMedia:
             # A copy that failed half-way (a corrupt member, one longer than it said) leaves
             # nothing, whatever the backend kept of it.
             self.storage.delete(stored_key)
+            self._forget(stored_key)
             raise
-        self.stored_keys.append(stored_key)
         return stored_key
 
     def _absolute(self, url: str) -> str:
@@ -262,6 +300,32 @@ class ImportedMedia:
                 "needs the site's address to give media files URLs (openevent import --base-url)"
             )
         return self.base_url.rstrip("/") + url
+
+
+def journal_of(import_job_id: int) -> str:
+    """The storage prefix of an import job's journal."""
+    return f"imports/{import_job_id}/stored/"
+
+
+def _journal_entry(journal: str, key: str) -> str:
+    return journal + hashlib.sha256(key.encode()).hexdigest()
+
+
+def discard_journaled(storage, journal: str) -> int:
+    """Delete the files an import recorded in ``journal`` and did not commit (its process was
+    killed), then the journal; how many files."""
+    entries = storage.list(journal)
+    for entry in entries:
+        with storage.open(entry.key) as stream:
+            storage.delete(stream.read().decode())
+    close_journal(storage, journal, entries)
+    return len(entries)
+
+
+def close_journal(storage, journal: str, entries=None) -> None:
+    """Delete ``journal`` itself: its files belong to a committed event, or are gone."""
+    for entry in storage.list(journal) if entries is None else entries:
+        storage.delete(entry.key)
 
 
 def _relative_path(value) -> str | None:

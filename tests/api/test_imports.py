@@ -2,15 +2,19 @@
 admins) follow it at /v1/import-jobs; a failing import leaves no event; a dead job shows failed."""
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from openevent.importer.jobs import run_import
+from openevent.importer.media import ImportedMedia
+from openevent.jobs.definitions import JobContext
 from openevent.jobs.outbox import enqueue
-from openevent.models import Event, ImportJob, ImportState, JobFailure, Session
+from openevent.models import Event, ImportJob, ImportState, JobFailure, Session, Speaker
 from openevent.testing import JSONAPI_HEADERS, make_user
 
 SAMPLES = Path(__file__).parents[2].parent / "shared" / "samples" / "open-event"
@@ -22,6 +26,9 @@ def zipped(folder: Path) -> bytes:
         for path in sorted(folder.iterdir()):
             archive.write(path, f"{folder.name}/{path.name}")
     return buffer.getvalue()
+
+
+BASE = "https://events.example.org"
 
 
 @pytest.fixture
@@ -38,13 +45,13 @@ def headers(token_for, user):
 def start_import(dbsession, tm, memory_storage, user):
     """Store ``content`` as an upload and enqueue its job, as POST /v1/events/import does."""
 
-    def _start(content: bytes, strict=False) -> int:
+    def _start(content: bytes, strict=False, base_url=None) -> int:
         job = ImportJob(user_id=user.id, strict=strict, file_name="export.zip")
         dbsession.add(job)
         dbsession.flush()
         job.archive_key = f"imports/{job.id}/export.zip"
         memory_storage.put(job.archive_key, content, "application/zip")
-        job.message_id = enqueue(dbsession, run_import, job.id)
+        job.message_id = enqueue(dbsession, run_import, job.id, base_url)
         job_id = job.id
         tm.commit()
         tm.begin()
@@ -126,6 +133,98 @@ def test_a_job_that_died_shows_failed(testapp, dbsession, tm, start_import, head
     [listed] = testapp.get("/v1/import-jobs", headers=headers).json["data"]
     assert listed["attributes"]["state"] == "failed"
     assert listed["attributes"]["error"] == attributes["error"]
+
+
+def with_media() -> bytes:
+    """An export whose speakers' photos and sessions' slides are files of the archive."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), (20, 120, 200)).save(buffer, "PNG")
+    png = buffer.getvalue()
+    event = {"id": 1, "name": "Media", "timezone": "UTC"}
+    event |= {"starts-at": "2026-05-01T09:00:00Z", "ends-at": "2026-05-01T18:00:00Z"}
+    speakers = [{"id": n, "name": f"Speaker {n}", "photo-url": f"/photos/{n}.png"} for n in (1, 2)]
+    sessions = [{"id": n, "title": f"Talk {n}", "slides-url": f"slides/{n}.pdf"} for n in (1, 2)]
+    members = {"event": event, "speakers": speakers, "sessions": sessions}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, json.dumps(data))
+        for n in (1, 2):
+            archive.writestr(f"photos/{n}.png", png)
+            archive.writestr(f"slides/{n}.pdf", b"%%PDF-1.4 slides %d" % n)
+    return buffer.getvalue()
+
+
+class Killed(BaseException):
+    """The worker process is killed: nothing of it runs after this (a test's stand-in)."""
+
+
+def test_the_next_delivery_deletes_the_files_of_an_attempt_whose_worker_was_killed(
+    dbsession, tm, registry, start_import, run_jobs, memory_storage, monkeypatch
+):
+    job_id = start_import(with_media(), base_url=BASE)
+    put = memory_storage.put
+
+    def put_then_die(key, *args, **kwargs):
+        # Killed as the fourth file is recorded: three are stored, the fourth not yet.
+        journal = f"imports/{job_id}/stored/"
+        if key.startswith(journal) and len(memory_storage.list(journal)) == 3:
+            raise Killed
+        return put(key, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(memory_storage, "put", put_then_die)
+        # A dead process deletes nothing.
+        patch.setattr(ImportedMedia, "discard", lambda media: None)
+        with pytest.raises(Killed):
+            run_import(JobContext(dbsession, registry, "attempt-1"), job_id, BASE)
+    tm.abort()  # the database rolls back the dead worker's transaction
+    tm.begin()
+    orphans = {stored.key for stored in memory_storage.list("events/")}
+    assert len(orphans) == 3  # the images plugin's photos and the importer's slides
+    assert dbsession.get(ImportJob, job_id).state == ImportState.RUNNING
+
+    run_jobs()  # the broker delivers the message again
+    job = dbsession.get(ImportJob, job_id)
+    assert job.state == ImportState.DONE
+    event_id = job.event_id
+    urls = dbsession.scalars(select(Speaker.photo_url).filter_by(event_id=event_id)).all()
+    urls += dbsession.scalars(select(Session.slides_url).filter_by(event_id=event_id)).all()
+    assert len(urls) == 4 and None not in urls
+    kept = {stored.key for stored in memory_storage.list("events/")}
+    assert not kept & orphans
+    # The images plugin's sizes of the photos are derived from the originals the event names.
+    originals = {key for key in kept if any(url.endswith("/files/" + key) for url in urls)}
+    assert len(originals) == 4
+    assert {key.split("/")[1] for key in kept} == {str(event_id)}
+    assert memory_storage.list("imports/") == []  # the upload and the journal are gone
+
+
+def test_an_imports_journal_records_each_file_as_it_is_stored_and_goes_with_the_import(
+    dbsession, registry, start_import, run_jobs, memory_storage, monkeypatch
+):
+    job_id = start_import(with_media(), base_url=BASE)
+    put, seen = memory_storage.put, []
+
+    def put_and_check(key, *args, **kwargs):
+        stored = put(key, *args, **kwargs)
+        journal = memory_storage.list(f"imports/{job_id}/stored/")
+        recorded = {memory_storage.open(entry.key).read().decode() for entry in journal}
+        seen.append((key, recorded))
+        return stored
+
+    monkeypatch.setattr(memory_storage, "put", put_and_check)
+    run_jobs()
+    assert dbsession.get(ImportJob, job_id).state == ImportState.DONE
+    slides = [(key, recorded) for key, recorded in seen if key.endswith(".pdf")]
+    assert len(slides) == 2
+    # The importer's own files are recorded before they are written.
+    assert all(key in recorded for key, recorded in slides)
+    # The images plugin's originals as soon as it has stored them.
+    originals = {key for key, _ in seen if key.endswith("/original.png")}
+    assert len(originals) == 2
+    assert set().union(*(recorded for _, recorded in seen)) >= originals
+    assert memory_storage.list(f"imports/{job_id}/") == []
 
 
 def test_only_the_importer_and_admins_see_an_import(testapp, dbsession, start_import, token_for):
