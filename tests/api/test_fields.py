@@ -62,6 +62,9 @@ NOT_URLS = [
     "https://example.org/`",
     "https://例え.jp/",
     "https://example.org/é",
+    "https://example.org/\u017f",  # the long s, which folds to s
+    "https://\u212aelvin.example.org/",  # the Kelvin sign, which folds to k
+    "httpſ://example.org/",
     "https://example.org/%zz",
     "https://example.org/%",
     "https://example.org/#a#b",
