@@ -237,7 +237,7 @@ class ImportedMedia:
             return
         try:
             close_journal(self.storage, self.journal)
-        except Exception:  # left for the job's next delivery, which closes it too
+        except Exception:  # harmless: it names what is committed, or deleted already
             log.exception("import: could not delete the journal %s", self.journal)
 
     def _url(self, type_: str, file: str, id_, key: str, member: str) -> str | None:
