@@ -12,8 +12,9 @@ import functools
 import ipaddress
 import math
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 import nh3
@@ -511,7 +512,7 @@ class DateTime(Field):
         if value is None:
             return None
         try:
-            return value.astimezone(ctx.tz).isoformat()
+            return isoformat_in(value, ctx.tz)
         except OverflowError:
             # Only an instant stored before the range above was enforced can fall outside
             # the years a timezone can show; it is shown in UTC rather than not at all.
@@ -520,6 +521,41 @@ class DateTime(Field):
     def schema(self):
         schema = {**super().schema(), "format": "date-time"}
         return schema if self.read_only else _described(schema, f"An instant {self.RANGE}.")
+
+
+def isoformat_in(value: datetime, tz: tzinfo) -> str:
+    """``value.astimezone(tz).isoformat()``, about twice as fast for pytz's timezones: a list
+    renders several instants per row, and pytz converts each in Python, making two datetimes
+    on the way. Here the instant's offset is looked up as pytz looks it up (the last of the
+    zone's transitions at or before it) among offsets whose text is written once per zone."""
+    offsets = _utc_offsets(tz)
+    if offsets is None or value.tzinfo is None:
+        return value.astimezone(tz).isoformat()
+    transitions, infos = offsets
+    utc = value.replace(tzinfo=None)
+    if value.tzinfo is not UTC and (shift := value.utcoffset()):
+        utc -= shift
+    offset, text = infos[max(0, bisect_right(transitions, utc) - 1)]
+    return (utc + offset).isoformat() + text
+
+
+@functools.cache
+def _utc_offsets(tz: tzinfo) -> tuple[list[datetime], list[tuple[timedelta, str]]] | None:
+    """The UTC instants (naive) from which ``tz``'s offsets apply, and each offset with its
+    text in ISO 8601 (``+08:00``, or ``+05:53:28`` for a local mean time); None for a timezone
+    that is neither fixed nor pytz's (then :func:`isoformat_in` asks the timezone)."""
+    fixed = tz.utcoffset(None)
+    if fixed is not None:
+        return [datetime.min], [(fixed, _offset_text(tz))]
+    transitions = getattr(tz, "_utc_transition_times", None)  # pytz's DstTzInfo
+    if transitions is None:
+        return None
+    return transitions, [(info[0], _offset_text(tz._tzinfos[info])) for info in tz._transition_info]
+
+
+def _offset_text(fixed: tzinfo) -> str:
+    """How ``isoformat()`` writes the offset of a timezone with one offset."""
+    return datetime(2000, 1, 1, tzinfo=fixed).isoformat().removeprefix("2000-01-01T00:00:00")
 
 
 def _described(schema: dict, sentence: str) -> dict:

@@ -1,6 +1,8 @@
 """Field kinds on their own: ids, URLs, times and their range, control characters."""
 
-from datetime import UTC, datetime, timedelta
+import random
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytz
@@ -18,6 +20,7 @@ from openevent.api.fields import (
     Number,
     String,
     Url,
+    isoformat_in,
     parse_id,
 )
 
@@ -64,7 +67,7 @@ NOT_URLS = [
     "https://example.org/é",
     "https://example.org/\u017f",  # the long s, which folds to s
     "https://\u212aelvin.example.org/",  # the Kelvin sign, which folds to k
-    "httpſ://example.org/",
+    "http\u017f://example.org/",
     "https://example.org/%zz",
     "https://example.org/%",
     "https://example.org/#a#b",
@@ -148,6 +151,33 @@ def test_html_declares_and_holds_the_length_of_what_it_stores():
     assert field.parse("<b>" + "x" * 13, FieldContext()) == "<b>" + "x" * 13 + "</b>"
     with pytest.raises(Invalid, match="once sanitized"):
         field.parse("<b>" + "x" * 14, FieldContext())
+
+
+def _instants_to_try(zone, rng) -> list[datetime]:
+    """The second before, at and after each of ``zone``'s changes of offset within the range,
+    the range's edges, and instants at random (with microseconds)."""
+    instants = [EARLIEST, LATEST - timedelta(microseconds=1)]
+    for change in getattr(zone, "_utc_transition_times", [])[1:]:
+        if EARLIEST.year <= change.year < LATEST.year:
+            at = change.replace(tzinfo=UTC)
+            instants += [at - timedelta(seconds=1), at, at + timedelta(seconds=1)]
+    span = int((LATEST - EARLIEST).total_seconds())
+    for _ in range(10):
+        offset = timedelta(seconds=rng.randrange(span), microseconds=rng.randrange(10**6))
+        instants.append(EARLIEST + offset)
+    return instants
+
+
+def test_instants_render_in_every_timezone_as_python_writes_them():
+    rng = random.Random(17)
+    zones = [pytz.timezone(name) for name in pytz.all_timezones]
+    zones += [pytz.utc, UTC, timezone(timedelta(hours=-3, minutes=-30)), pytz.FixedOffset(345)]
+    zones.append(ZoneInfo("Europe/Berlin"))  # not pytz's: asked for its offsets
+    for zone in zones:
+        for instant in _instants_to_try(zone, rng):
+            for value in (instant, instant.astimezone(timezone(timedelta(hours=8)))):
+                expected = value.astimezone(zone).isoformat()
+                assert isoformat_in(value, zone) == expected, (zone, value)
 
 
 def test_utc_rendering_is_the_fallback_only_for_unrepresentable_local_times():
