@@ -25,6 +25,8 @@ from babel.dates import (
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.i18n import Localizer, make_localizer
 
+from openevent_schedule.timetable import local_time
+
 DOMAIN = "openevent_schedule"
 LOCALE_DIR = Path(__file__).parent / "locale"
 SOURCE_LANGUAGE = "en"  # the templates' own
@@ -85,7 +87,7 @@ class Language:
     # Dates and times, in the event's timezone.
 
     def local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.tz)
+        return local_time(moment, self.tz)
 
     def time(self, moment: datetime) -> str:
         """``2:25 PM`` in English, ``14:25`` in German."""

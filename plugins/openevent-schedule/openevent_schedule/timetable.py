@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from itertools import groupby
 
 from openevent.models import Microlocation, Session
@@ -56,8 +57,16 @@ def _floor(moment: datetime, step: timedelta) -> datetime:
     return midnight + ((moment - midnight) // step) * step
 
 
+@lru_cache(maxsize=8192)
+def local_time(moment: datetime, tz: tzinfo) -> datetime:
+    """``moment`` in ``tz``. A page converts each session's times several times (its day, its
+    rows, its times as text), and a schedule's sessions share a few slots: each conversion is
+    made once (pytz makes each in Python)."""
+    return moment.astimezone(tz)
+
+
 def local_day(session: Session, tz: tzinfo) -> date:
-    return session.starts_at.astimezone(tz).date()
+    return local_time(session.starts_at, tz).date()
 
 
 def build_days(sessions: Iterable[Session], rooms: list[Microlocation], tz: tzinfo) -> list[Day]:
@@ -74,13 +83,13 @@ def _lay_out(day: date, sessions: list[Session], rooms: list[Microlocation], tz)
     if None in used:
         columns.append(None)
     column_of = {(room.id if room else None): i + 2 for i, room in enumerate(columns)}
-    local_starts = [s.starts_at.astimezone(tz) for s in sessions]
+    local_starts = [local_time(s.starts_at, tz) for s in sessions]
     top = _floor(min(local_starts), MARK_EVERY)
     # A session running past midnight ends, on this day's grid, at midnight.
     midnight = tz.localize(datetime.combine(day + timedelta(days=1), datetime.min.time()))
     placed, last_row = [], HEADER_ROWS + 1
     for session, start in zip(sessions, local_starts, strict=True):
-        end = min(session.ends_at.astimezone(tz), midnight)
+        end = min(local_time(session.ends_at, tz), midnight)
         row_start = HEADER_ROWS + 1 + (start - top) // SLOT
         row_end = max(row_start + 1, HEADER_ROWS + 1 + -(-(end - top) // SLOT))
         placed.append(Placed(session, column_of[session.microlocation_id], row_start, row_end))
