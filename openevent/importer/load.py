@@ -183,6 +183,7 @@ class Loader:
         self.nested: dict[str, list] = {}  # rows nested in the event's file, by part
         self.naive_times: Counter = Counter()  # file -> values read in the event's timezone
         self._steps_by_type: dict[str, dict[str, _Step]] = {}  # resource type -> key -> step
+        self._required_by_type: dict[str, frozenset[str]] = {}  # resource type -> attributes
         self._largest_ids: dict[str, int] | None = None  # table -> largest id taken (SQLite)
 
     def values(self, resource: Resource, obj: dict, record_values: dict, ctx, file, id_) -> bool:
@@ -215,7 +216,17 @@ class Loader:
                 continue
             if not self._set(step, obj, key, value, ctx, file, id_) and spec.required:
                 return False
-        return True
+        # A record without a key it cannot be without is as bad as one with a wrong value.
+        return self._required(resource) <= obj.keys()
+
+    def _required(self, resource: Resource) -> frozenset[str]:
+        """The attributes a row of ``resource`` must be given (found once per resource)."""
+        found = self._required_by_type.get(resource.type)
+        if found is None:
+            found = self._required_by_type[resource.type] = frozenset(
+                step.spec.attr for step in self._steps(resource).values() if step.spec.required
+            )
+        return found
 
     def _steps(self, resource: Resource) -> dict[str, _Step]:
         """How each field of ``resource`` an import sets (those a client could write) reads

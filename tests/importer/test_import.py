@@ -157,3 +157,34 @@ def test_imported_rows_reach_plugins_as_creations(dbsession, tm, owner, tmp_path
     assert session.changes["track_id"] == (None, track.id)
     assert session.changes["speakers"] == (None, (speaker.id,))
     assert speaker.changes["sessions"] == (None, (session.id,))
+
+
+def test_rows_without_a_key_they_cannot_be_without_are_skipped_and_reported(
+    dbsession, owner, tmp_path
+):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    files = {
+        "event": {
+            "id": 1,
+            "name": "Gaps",
+            "timezone": "UTC",
+            "starts-at": "2017-05-17T10:00:00Z",
+            "ends-at": "2017-05-18T18:00:00Z",
+            "social-links": [{"id": 7}, {"id": 8, "name": "Web", "link": "https://example.org"}],
+        },
+        "tracks": [{"id": 3}, {"id": 4, "name": "Web"}],
+        "speakers": [{"id": 5, "email": "ada@example.org"}],
+        "sessions": [{"id": 6, "title": "Talk", "track": {"id": 3}, "speakers": [{"id": 5}]}],
+    }
+    for name, content in files.items():
+        (folder / name).write_text(json.dumps(content))
+    event, report = import_archive(dbsession, folder, owner_id=owner.id)
+    skipped = {(f.file, str(f.id), f.reason) for f in report.findings if f.kind == "skipped"}
+    assert ("tracks", "3", "no valid name: not imported") in skipped
+    assert ("speakers", "5", "no valid name: not imported") in skipped
+    assert ("event/social-links", "7", "no valid name or link: not imported") in skipped
+    assert report.counts["tracks"] == 1 and report.counts["social-links"] == 1
+    assert count(dbsession, Speaker, event) == 0
+    [session] = dbsession.scalars(select(Session).filter_by(event_id=event.id)).all()
+    assert session.track_id is None
