@@ -135,3 +135,26 @@ def test_bad_or_missing_keys_are_404(testapp, storage, path):
     storage.put("b", b"b", "text/plain", public=True)
     response = testapp.get(path, status=404)
     assert response.json["errors"][0]["status"] == "404"
+
+
+class _SignsElsewhere:
+    """A plugin's backend whose URLs do not point at /files: no ``verify_signed``."""
+
+    def __init__(self, storage):
+        self._storage = storage
+
+    def __getattr__(self, name):
+        if name == "verify_signed":
+            raise AttributeError(name)
+        return getattr(self._storage, name)
+
+
+def test_a_backend_that_signs_elsewhere_refuses_signed_files_urls(
+    testapp, registry, memory_storage
+):
+    registry[STORAGE_KEY] = _SignsElsewhere(memory_storage)  # memory_storage restores the app's
+    memory_storage.put("public/a.png", PNG, "image/png", public=True)
+    assert testapp.get("/files/public/a.png").body == PNG
+    for query in ("signature=x&expires=1", "expires=1", "signature=x"):
+        response = testapp.get(f"/files/public/a.png?{query}", status=403)
+        assert response.json["errors"][0]["source"] == {"parameter": "signature"}
