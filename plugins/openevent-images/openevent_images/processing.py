@@ -1,9 +1,9 @@
 """Images in, resized images out: Pillow only, no storage and no database.
 
 Uploads are checked from their bytes (:func:`inspect`): the format Pillow recognises among
-JPEG, PNG, WebP and GIF, whatever the name or the declared type; the pixel count before any
-pixel is decoded; then the whole image decoded once, so truncated and corrupt files are found
-at upload time rather than in a job.
+JPEG, PNG, WebP and GIF, whatever the name or the declared type, and that it is one the site
+takes (``images.formats``); the pixel count before any pixel is decoded; then the whole image
+decoded once, so truncated and corrupt files are found at upload time rather than in a job.
 
 :func:`render` makes every size of one kind from one decode. A JPEG is decoded straight at the
 smallest scale the largest output needs (libjpeg's DCT scaling, ``draft``); each size is
@@ -19,7 +19,7 @@ from io import BytesIO
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from openevent.storage import image_type_of
-from openevent_images.settings import Box
+from openevent_images.settings import UPLOAD_FORMATS, Box
 
 # Pillow's names of the formats uploads may be in, and what they are stored as.
 FORMATS = {
@@ -28,6 +28,8 @@ FORMATS = {
     "WEBP": ("webp", "image/webp"),
     "GIF": ("gif", "image/gif"),
 }
+# How the formats of the settings (``UPLOAD_FORMATS``) are named to people.
+_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "gif": "GIF"}
 OUTPUT_TYPES = {
     "jpeg": ("jpg", "image/jpeg"),
     "png": ("png", "image/png"),
@@ -109,18 +111,32 @@ def _signed_as_accepted(data: bytes) -> bool:
     return image_type_of(data) is not None
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
-    """The image in ``data``, its header read and its size checked; pixels not decoded yet."""
+def _listed(formats) -> str:
+    """``formats`` as a message names them: "JPEG, PNG, WebP or GIF"."""
+    *first, last = (_NAMES[fmt] for fmt in formats)
+    return f"{', '.join(first)} or {last}" if first else last
+
+
+def _open(data: bytes, max_pixels: int, formats=UPLOAD_FORMATS) -> Image.Image:
+    """The image in ``data``, its format among ``formats`` and its size checked; pixels not
+    decoded yet."""
     try:
+        # Opened as any supported format, so that one the site does not take is told from a
+        # corrupt file by its signature alone.
         image = Image.open(BytesIO(data), formats=list(FORMATS))
     except UnidentifiedImageError:
         if _signed_as_accepted(data):
             raise ImageRejected(422, "the image is corrupt") from None
-        raise ImageRejected(415, "the file is not a JPEG, PNG, WebP or GIF image") from None
+        raise ImageRejected(415, f"the file is not a {_listed(formats)} image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(422, f"the image has more than {max_pixels} pixels") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(422, f"the image is corrupt: {exc}") from None
+    if image.format.lower() not in formats:
+        image.close()
+        # The site does not take this format: refused as a file of no supported format is.
+        found = _NAMES[image.format.lower()]
+        raise ImageRejected(415, f"the file is not a {_listed(formats)} image but a {found} one")
     width, height = image.size
     if width < 1 or height < 1 or width * height > max_pixels:
         image.close()
@@ -137,9 +153,10 @@ def _load(image: Image.Image) -> None:
         raise ImageRejected(422, f"the image is truncated or corrupt: {exc}") from None
 
 
-def inspect(data: bytes, max_pixels: int) -> Inspected:
-    """What ``data`` is, once decoded whole; :class:`ImageRejected` if the server refuses it."""
-    image = _open(data, max_pixels)
+def inspect(data: bytes, max_pixels: int, formats=UPLOAD_FORMATS) -> Inspected:
+    """What ``data`` is, once decoded whole; :class:`ImageRejected` if the server refuses it,
+    ``formats`` (lower-case names of ``UPLOAD_FORMATS``) being those the site takes."""
+    image = _open(data, max_pixels, formats)
     with image:
         info = Inspected(image.format, *image.size)
         if image.format == "JPEG":

@@ -61,6 +61,8 @@ KINDS = {
 }
 
 TRANSPARENT_FORMATS = ("png", "webp", "jpeg")
+# The formats uploads may be in (processing.FORMATS, in lower case); a site may take fewer.
+UPLOAD_FORMATS = ("jpeg", "png", "webp", "gif")
 _SIZE = re.compile(r"^([a-z]+)=(\d*)x(\d*)$")
 
 
@@ -76,6 +78,7 @@ class KindOptions:
 class ImageSettings:
     max_bytes: int
     max_pixels: int
+    formats: tuple[str, ...]  # the formats uploads and imported images may be in
     jpeg_quality: int
     transparent_format: str  # what an image with real transparency becomes
     webp_variants: bool
@@ -137,11 +140,24 @@ def _sizes(settings, kind: Kind) -> dict[str, Box]:
     return sizes
 
 
+def _formats(settings) -> tuple[str, ...]:
+    name = "images.formats"
+    raw = str(settings.get(name, " ".join(UPLOAD_FORMATS)))
+    listed = raw.lower().split()
+    if not listed or any(item not in UPLOAD_FORMATS for item in listed):
+        raise ValueError(
+            f"{name} lists one or more of {', '.join(UPLOAD_FORMATS)}, separated by spaces;"
+            f" not {raw.strip()!r}"
+        )
+    return tuple(fmt for fmt in UPLOAD_FORMATS if fmt in listed)
+
+
 def read_settings(settings) -> ImageSettings:
     """The plugin's settings from the app's, with their defaults; ValueError naming a bad one."""
     return ImageSettings(
         max_bytes=_integer(settings, "images.max_bytes", 10 * 1024 * 1024, 1024, 2**31),
         max_pixels=_integer(settings, "images.max_pixels", 40_000_000, 1, 2**31),
+        formats=_formats(settings),
         jpeg_quality=_integer(settings, "images.jpeg_quality", 85, 1, 95),
         transparent_format=_choice(
             settings, "images.transparent_format", "png", TRANSPARENT_FORMATS

@@ -3,9 +3,10 @@
 The event's team uploads (``program:edit``, which every role of the team holds: coorganizers
 edit speakers, and so their photos). The body is the file itself, with an ``image/*`` content
 type, or a ``multipart/form-data`` form with one ``file``. What the file is comes from its
-bytes alone (:func:`openevent_images.processing.inspect`). The answer gives the stored
-original's URL, to be set as an event's ``original-image-url`` or ``logo-url`` or a speaker's
-``photo-url``: that change starts the resizing.
+bytes alone (:func:`openevent_images.processing.inspect`), and must be one of the formats the
+site takes (``images.formats``). The answer gives the stored original's URL, to be set as an
+event's ``original-image-url`` or ``logo-url`` or a speaker's ``photo-url``: that change starts
+the resizing.
 
 The route takes bodies up to the ``images.max_bytes`` setting (plus room for a form's
 headers), declared with ``config.add_route_body_limit``; the app's 1 MiB limit stays for JSON.
@@ -87,7 +88,9 @@ def upload_image(context, request):
     settings = request.registry[SETTINGS_KEY]
     data = _read_file(request, settings.max_bytes)
     try:
-        key, image = store_original(request.storage, context.event.id, data, settings.max_pixels)
+        key, image = store_original(
+            request.storage, context.event.id, data, settings.max_pixels, settings.formats
+        )
     except ImageRejected as exc:
         error = UnsupportedMediaType if exc.status == 415 else Unprocessable
         raise error(exc.detail) from None
@@ -110,7 +113,7 @@ def upload_image(context, request):
 describe(
     upload_image,
     "custom",
-    summary="Upload an image of the event: JPEG, PNG, WebP or GIF",
+    summary="Upload an image of the event: JPEG, PNG, WebP or GIF, as the site allows",
     status="201",
     response_schema=_UPLOAD_SCHEMA,
     parameters=(),

@@ -4,6 +4,7 @@ import pytest
 
 from openevent.models import EventState
 from openevent.testing import JSONAPI_HEADERS, make_event, make_user
+from openevent_images.settings import SETTINGS_KEY, read_settings
 
 # Small enough to test both limits cheaply, larger than the app's 1 MiB JSON limit.
 MAX_BYTES = 3 * 1024 * 1024
@@ -25,6 +26,13 @@ def app_settings(app_settings):
 def storage(memory_storage):
     """Every test starts with an empty storage of its own."""
     return memory_storage
+
+
+@pytest.fixture
+def jpeg_and_png_only(registry, monkeypatch):
+    """The site takes JPEG and PNG images only (``images.formats = jpeg png``)."""
+    settings = read_settings({**registry.settings, "images.formats": "jpeg png"})
+    monkeypatch.setitem(registry, SETTINGS_KEY, settings)
 
 
 @pytest.fixture

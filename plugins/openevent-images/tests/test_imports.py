@@ -5,6 +5,7 @@ import json
 import zipfile
 from urllib.parse import urlsplit
 
+import pytest
 from pictures import detailed, encode, transparent_png
 from sqlalchemy import select
 
@@ -85,6 +86,30 @@ def test_a_file_that_is_not_an_image_is_reported_and_not_stored(
     assert finding["kind"] == "skipped" and finding["id"] == "3"
     assert finding["reason"].startswith("photo-url: images/speakers/bob.png: the file is not a")
     assert not any(s.key.endswith(".html") or "bob" in s.key for s in storage.list(""))
+    assert report["media"]["files"] == 1
+
+
+@pytest.mark.usefixtures("jpeg_and_png_only")
+def test_an_image_in_a_format_the_site_does_not_take_is_reported_and_not_stored(
+    testapp, dbsession, auth, run_jobs, storage
+):
+    body = export_zip(
+        [{"id": 4, "name": "Cy", "photo-url": "images/speakers/cy.gif"}],
+        {
+            "images/speakers/cy.gif": encode(detailed(80, 60), "GIF"),
+            "images/event/7-logo-url-logo.png": transparent_png(),
+        },
+    )
+    event_id, report = imported(testapp, auth, run_jobs, body)
+    assert dbsession.query(Speaker).filter_by(event_id=event_id).one().photo_url is None
+    [finding] = [f for f in report["findings"] if f["file"] == "speakers"]
+    assert finding["kind"] == "skipped" and finding["id"] == "4"
+    assert finding["reason"].startswith(
+        "photo-url: images/speakers/cy.gif: the file is not a JPEG or PNG image but a GIF one;"
+    )
+    assert not any(s.key.endswith(".gif") for s in storage.list(""))
+    # The PNG logo is taken.
+    assert "/uploads/" in dbsession.get(Event, event_id).logo_url
     assert report["media"]["files"] == 1
 
 

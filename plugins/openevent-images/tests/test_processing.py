@@ -17,7 +17,8 @@ from pictures import (
 )
 from PIL import Image
 
-from openevent_images.processing import ImageRejected, Output, inspect, render
+from openevent_images.processing import FORMATS, ImageRejected, Output, inspect, render
+from openevent_images.settings import UPLOAD_FORMATS
 
 BANNER = {"large": (1300, None), "thumbnail": (500, 200), "icon": (75, 30)}
 PIXELS = 40_000_000
@@ -176,3 +177,31 @@ def test_the_pixel_limit_is_the_settings_own():
     assert refused.value.status == 422
     with pytest.raises(ImageRejected):
         render(data, BANNER, False, Output(), 400 * 300 - 1)
+
+
+def test_the_setting_names_every_supported_format():
+    assert set(UPLOAD_FORMATS) == {name.lower() for name in FORMATS}
+
+
+@pytest.mark.parametrize(
+    ("data", "found"),
+    [(encode(detailed(60, 40), "GIF"), "GIF"), (encode(detailed(60, 40), "WEBP"), "WebP")],
+    ids=["gif", "webp"],
+)
+def test_a_supported_format_the_site_does_not_take_is_refused_as_unsupported(data, found):
+    taken = ("jpeg", "png")
+    assert inspect(jpeg(detailed(60, 40)), PIXELS, taken).format == "JPEG"
+    assert inspect(encode(detailed(60, 40), "PNG"), PIXELS, taken).format == "PNG"
+    with pytest.raises(ImageRejected) as refused:
+        inspect(data, PIXELS, taken)
+    assert refused.value.status == 415
+    assert refused.value.detail == f"the file is not a JPEG or PNG image but a {found} one"
+    with pytest.raises(ImageRejected) as refused:
+        inspect(HTML_AS_PNG, PIXELS, taken)
+    assert (refused.value.status, refused.value.detail) == (
+        415,
+        "the file is not a JPEG or PNG image",
+    )
+    # Originals already stored are still resized, whatever the site takes now.
+    [icon] = render(data, {"icon": (30, 20)}, False, Output(), PIXELS)
+    assert (icon.width, icon.height) == (30, 20)

@@ -12,6 +12,7 @@ def test_the_defaults_are_open_event_s():
     assert (settings.max_bytes, settings.max_pixels) == (10 * 1024 * 1024, 40_000_000)
     assert (settings.jpeg_quality, settings.transparent_format) == (85, "png")
     assert settings.webp_variants is False
+    assert settings.formats == ("jpeg", "png", "webp", "gif")
     sizes = {name: options.sizes for name, options in settings.kinds.items()}
     assert sizes == {
         "event-banner": {"large": (1300, None), "thumbnail": (500, 200), "icon": (75, 30)},
@@ -33,6 +34,14 @@ def test_sizes_and_crop_are_overridden_per_kind():
     assert settings.variant("speaker-photo") == read_settings({}).variant("speaker-photo")
 
 
+def test_the_formats_taken_may_be_fewer():
+    assert read_settings({"images.formats": "PNG  jpeg"}).formats == ("jpeg", "png")
+    assert read_settings({"images.formats": "gif"}).formats == ("gif",)
+    # Which formats uploads may be in changes no output: the keys stay.
+    fewer = read_settings({"images.formats": "jpeg"})
+    assert fewer.variant("event-banner") == read_settings({}).variant("event-banner")
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -43,6 +52,10 @@ def test_sizes_and_crop_are_overridden_per_kind():
         ("images.event_banner.sizes", "huge=100x100"),
         ("images.speaker_photo.sizes", "small=x"),
         ("images.event_logo.crop", "stretch"),
+        ("images.formats", "jpeg svg"),
+        ("images.formats", "jpeg,png"),
+        ("images.formats", ""),
+        ("images.formats", " "),
     ],
 )
 def test_a_bad_setting_fails_the_plugin_naming_it(app_settings, name, value):

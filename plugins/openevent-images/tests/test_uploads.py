@@ -100,6 +100,23 @@ def test_html_in_a_form_is_refused_too(testapp, event, auth, storage):
     assert storage.list("") == []
 
 
+@pytest.mark.usefixtures("jpeg_and_png_only")
+def test_only_the_formats_of_the_setting_are_taken(testapp, event, auth, upload, storage):
+    assert upload(event, jpeg(detailed(64, 48)), "image/jpeg")["format"] == "jpeg"
+    assert upload(event, encode(detailed(64, 48), "PNG"), "image/png")["format"] == "png"
+    assert len(storage.list("")) == 2
+    gif = encode(detailed(64, 48), "GIF")
+    response = testapp.post(
+        _url(event), gif, headers={**auth, "Content-Type": "image/gif"}, status=415
+    )
+    [error] = response.json["errors"]
+    assert error["status"] == "415"
+    assert error["detail"] == "the file is not a JPEG or PNG image but a GIF one"
+    webp = encode(detailed(64, 48), "WEBP")
+    testapp.post(_url(event), upload_files=[("file", "a.webp", webp)], headers=auth, status=415)
+    assert len(storage.list("")) == 2
+
+
 def test_uploads_larger_than_json_bodies_get_through(event, upload, registry):
     # The app refuses other bodies over 1 MiB: this route declares a limit of its own.
     assert registry.settings["openevent.api.max_body_bytes"] < 2 * 1024 * 1024
