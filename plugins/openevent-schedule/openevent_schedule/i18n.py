@@ -107,9 +107,18 @@ class Language:
         return f"{self.date(local.date())}, {self.time(local)}"
 
     def zone(self, moment: datetime) -> str:
-        """The timezone's abbreviation at ``moment`` for this language: ``CET``, ``MEZ``,
-        ``+0800`` where the language has none."""
-        return get_timezone_name(self.local(moment), width="short", locale=self.code)
+        """The timezone's abbreviation at ``moment``: this language's own where CLDR has one
+        (``MEZ`` in German, ``PST`` in English), else the tz database's (``CET`` in English),
+        else the UTC offset (``+0800`` for Singapore, whose tz database abbreviation is
+        ``+08``)."""
+        local = self.local(moment)
+        # For most zones Babel's short name in English is an offset, not the abbreviation
+        # readers know.
+        babel = get_timezone_name(local, width="short", locale=self.code)
+        if babel.isalpha():
+            return babel
+        database = local.tzname()
+        return database if database and database.isalpha() else babel
 
     def zone_name(self, moment: datetime) -> str:
         """``Singapore Standard Time``, ``Mitteleuropäische Normalzeit``."""

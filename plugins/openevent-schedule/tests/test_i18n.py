@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import pytz
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
@@ -12,7 +13,7 @@ from babel.messages.pofile import read_po
 from openevent.models import SessionState
 from openevent.testing import make_session
 from openevent_schedule.collation import collatesort, collation_key
-from openevent_schedule.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
+from openevent_schedule.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, Language
 
 PACKAGE = Path(LOCALE_DIR).parent
 START = datetime(2030, 3, 17, 6, 25, tzinfo=UTC)  # 14:25 in Singapore
@@ -36,6 +37,30 @@ def _schedule(testapp, event, **kw):
 
 def test_english_german_and_french_are_complete():
     assert LANGUAGES == ("de", "en", "fr")
+
+
+WINTER = datetime(2030, 1, 15, 12, tzinfo=UTC)
+SUMMER = datetime(2030, 7, 15, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("timezone", "language", "winter", "summer"),
+    [
+        # Babel's short name in English is "+0100": the tz database's abbreviation is shown.
+        ("Europe/Berlin", "en", "CET", "CEST"),
+        ("Europe/Berlin", "fr", "CET", "CEST"),
+        # A language's own abbreviation wins.
+        ("Europe/Berlin", "de", "MEZ", "MESZ"),
+        ("America/Los_Angeles", "en", "PST", "PDT"),
+        ("America/Los_Angeles", "de", "PST", "PDT"),
+        # The tz database has only "+08": Babel's offset.
+        ("Asia/Singapore", "en", "+0800", "+0800"),
+        ("Asia/Singapore", "de", "+0800", "+0800"),
+    ],
+)
+def test_times_are_shown_with_the_zones_abbreviation(timezone, language, winter, summer):
+    lang = Language(language, pytz.timezone(timezone))
+    assert (lang.zone(WINTER), lang.zone(SUMMER)) == (winter, summer)
 
 
 def test_lang_chooses_the_language_and_links_keep_it(testapp, event, talk):

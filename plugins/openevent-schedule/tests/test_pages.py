@@ -71,6 +71,20 @@ def test_event_page_shows_the_event_in_its_timezone(testapp, dbsession, event):
     assert f'href="/events/{event.identifier}/speakers"' in html
 
 
+def test_event_page_banner_prefers_the_images_plugins_large_copy(testapp, dbsession, event):
+    def banner():
+        found = re.findall(r'<img class="banner" src="([^"]+)"', testapp.get(_url(event)).text)
+        return found[0] if found else None
+
+    assert banner() is None
+    event.original_image_url = "https://img.test/banner.png"
+    dbsession.flush()
+    assert banner() == "https://img.test/banner.png"
+    event.large_image_url = "https://img.test/banner-1300.png"
+    dbsession.flush()
+    assert banner() == "https://img.test/banner-1300.png"
+
+
 def test_missing_draft_and_trashed_events_are_404_pages(testapp, dbsession, owner):
     draft = make_event(dbsession, owner=owner, state=EventState.DRAFT)
     trashed = make_event(
@@ -296,6 +310,23 @@ def test_speaker_page_with_biography_links_and_sessions(testapp, dbsession, even
     ada.long_biography = None
     dbsession.flush()
     assert "<p>Programmer</p>" in testapp.get(_url(event, f"speakers/{ada.id}")).text
+
+
+def test_speaker_page_shows_the_photos_large_copy(testapp, dbsession, event):
+    ada = make_speaker(dbsession, event, name="Ada Lovelace", photo_url="https://img.test/ada.png")
+    ada.thumbnail_image_url = "https://img.test/ada-500.png"
+    ada.small_image_url = "https://img.test/ada-50.png"
+    _accepted(dbsession, event, "Notes on the engine", START, speakers=[ada])
+
+    def src():
+        html = testapp.get(_url(event, f"speakers/{ada.id}")).text
+        return re.search(r'<img class="photo photo-large" src="([^"]+)"', html).group(1)
+
+    assert src() == "https://img.test/ada-500.png"
+    # Without the images plugin's copies, the photo itself.
+    ada.thumbnail_image_url = None
+    dbsession.flush()
+    assert src() == "https://img.test/ada.png"
 
 
 def test_photos_prefer_the_images_plugins_sizes(registry):
