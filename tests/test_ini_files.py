@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from pyramid.paster import get_app, get_appsettings
 
+from openevent.jobs import IN_PROCESS_WORKER_KEY
 from openevent.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,13 @@ def test_development_ini_needs_no_service(clean_environ, tmp_path):
     assert settings["openevent.storage"] == "local"
 
     clean_environ.setenv("OPENEVENT_DATABASE_URL", f"sqlite:///{tmp_path}/dev.sqlite")
-    assert callable(get_app(str(ROOT / "development.ini")))
+    app = get_app(str(ROOT / "development.ini"))
+    # As pserve runs it: jobs in the web process. Stopped here, or its thread would outlive
+    # the test (relaying an outbox whose database is gone).
+    worker = app.registry[IN_PROCESS_WORKER_KEY]
+    worker.stop()
+    app.registry["dbengine"].dispose()
+    assert not worker.thread.is_alive()
 
 
 def test_production_ini_takes_its_secrets_from_the_environment(clean_environ):
