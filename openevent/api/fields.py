@@ -128,7 +128,7 @@ class String(Field):
             raise Invalid("must be a string")
         if len(value) > self.max_length:
             raise Invalid(f"must be at most {self.max_length} characters")
-        if len(value.strip()) < self.min_length:
+        if self.min_length and len(value.strip()) < self.min_length:
             raise Invalid("must not be empty" if self.min_length == 1 else "is too short")
         return check_text(value)
 

@@ -128,6 +128,11 @@ EVENT_KEYS_NOT_TAKEN = {"identifier", "state"}
 _DOTTED = re.compile(r"[0-9]{1,2}\.[0-5][0-9]")
 
 
+def _is_absolute(value) -> bool:
+    """Whether ``value`` is plainly an absolute URL, which names no file of the archive."""
+    return type(value) is str and value.startswith(("https://", "http://"))
+
+
 def _naive(value) -> bool:
     if not isinstance(value, str):
         return False
@@ -200,20 +205,26 @@ class Loader:
                 if value not in (None, ""):
                     self._set(step, obj, key, value, ctx, file, id_)
                 continue
-            if type(value) is str:
-                if step.duration and _DOTTED.fullmatch(value):
-                    # PyCon 2017 writes a session type's length "01.30": one clear reading.
-                    self.report.repaired(
-                        file, id_, f"{key}: {value!r} read as {value.replace('.', ':')!r}"
-                    )
-                    value = value.replace(".", ":")
-                if step.clean_text is not None:
-                    value = step.clean_text(value)
-            if step.url and self.media is not None:  # it may name a file of the archive
-                value = self.media.resolve(resource.type, file, id_, key, spec, value)
-            if (value is None or value == "") and spec.nullable:
-                obj[spec.attr] = None  # exports write "" for "none"
-                continue
+            if value is None or value == "":  # most values of real exports: first
+                if spec.nullable:
+                    obj[spec.attr] = None  # exports write "" for "none"
+                    continue
+            else:
+                if type(value) is str:
+                    if step.duration and _DOTTED.fullmatch(value):
+                        # PyCon 2017 writes a session type's length "01.30": one clear reading.
+                        self.report.repaired(
+                            file, id_, f"{key}: {value!r} read as {value.replace('.', ':')!r}"
+                        )
+                        value = value.replace(".", ":")
+                    if step.clean_text is not None:
+                        value = step.clean_text(value)
+                # It may name a file of the archive (most URLs of real exports are absolute).
+                if step.url and self.media is not None and not _is_absolute(value):
+                    value = self.media.resolve(resource.type, file, id_, key, spec, value)
+                if (value is None or value == "") and spec.nullable:
+                    obj[spec.attr] = None  # a text of spaces, a file the archive lacks
+                    continue
             if not self._set(step, obj, key, value, ctx, file, id_) and spec.required:
                 return False
         # A record without a key it cannot be without is as bad as one with a wrong value.

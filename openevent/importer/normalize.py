@@ -90,14 +90,27 @@ def dasherize(key: str) -> str:
     return OLD_NAMES.get(name, name)
 
 
-@dataclass(frozen=True)
 class Ref:
     """A link as a file writes it: the target's id, its name or title when given, and the
-    object it was given as, with what else it carries (sessions carry whole session types)."""
+    object it was given as, with what else it carries (sessions carry whole session types).
+    Two links are equal when their id and label are. A plain class with slots: an import makes
+    one per link, and a frozen dataclass's ``__init__`` costs three times as much."""
 
-    id: str
-    label: str | None
-    embedded: dict | None = field(default=None, compare=False, hash=False)
+    __slots__ = ("embedded", "id", "label")
+
+    def __init__(self, id: str, label: str | None, embedded: dict | None = None):
+        self.id, self.label, self.embedded = id, label, embedded
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Ref):
+            return NotImplemented
+        return self.id == other.id and self.label == other.label
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.label))
+
+    def __repr__(self) -> str:
+        return f"Ref({self.id!r}, {self.label!r})"
 
 
 @dataclass(eq=False)
@@ -209,11 +222,15 @@ def _event(data, file: str) -> dict[str, Any]:
 
 def _records(data: list, collection: str, file: str, report: Report):
     links = {spec.key for spec in LINKS if spec.collection == collection}
+    last_keys, names = None, []
     for position, item in enumerate(data):
         if not isinstance(item, dict):
             report.skipped(file, None, f"entry {position} is not a JSON object")
             continue
-        values = {dasherize(key): value for key, value in item.items()}
+        keys = tuple(item)
+        if keys != last_keys:  # the records of a file mostly have the same keys, in one order
+            last_keys, names = keys, [dasherize(key) for key in keys]
+        values = dict(zip(names, item.values(), strict=True))
         id_ = _as_id(values.pop("id", None))
         if id_ is None:
             report.skipped(file, None, f"entry {position} has no usable id")
