@@ -35,6 +35,7 @@ from openevent.api.fields import (
 )
 from openevent.api.resources import RESOURCES, Resource
 from openevent.db import utcnow
+from openevent.importer.media import is_absolute_url
 from openevent.importer.normalize import Program, Record, dasherize
 from openevent.importer.report import ImportFailed, Report
 from openevent.importer.timezones import UnknownTimezone, iana_timezone
@@ -128,11 +129,6 @@ EVENT_KEYS_NOT_TAKEN = {"identifier", "state"}
 _DOTTED = re.compile(r"[0-9]{1,2}\.[0-5][0-9]")
 
 
-def _is_absolute(value) -> bool:
-    """Whether ``value`` is plainly an absolute URL, which names no file of the archive."""
-    return type(value) is str and value.startswith(("https://", "http://"))
-
-
 def _naive(value) -> bool:
     if not isinstance(value, str):
         return False
@@ -219,8 +215,8 @@ class Loader:
                         value = value.replace(".", ":")
                     if step.clean_text is not None:
                         value = step.clean_text(value)
-                # It may name a file of the archive (most URLs of real exports are absolute).
-                if step.url and self.media is not None and not _is_absolute(value):
+                # It may name a file of the archive.
+                if step.url and self.media is not None and not is_absolute_url(value):
                     value = self.media.resolve(resource.type, file, id_, key, spec, value)
                 if (value is None or value == "") and spec.nullable:
                     obj[spec.attr] = None  # a text of spaces, a file the archive lacks

@@ -67,6 +67,7 @@ _SAFE_TYPES = {"text/plain"}
 _UNSAFE_TYPES = {"image/svg+xml"}
 _SAFE_APPLICATION_PREFIXES = ("application/pdf", "application/vnd.", "application/zip")
 _FALLBACK_TYPE = "application/octet-stream"
+_ABSOLUTE_PREFIXES = ("https://", "http://")
 
 
 class MediaRejected(Exception):
@@ -313,19 +314,25 @@ def _journal_entry(journal: str, key: str) -> str:
 
 def discard_journaled(storage, journal: str) -> int:
     """Delete the files an import recorded in ``journal`` and did not commit (its process was
-    killed), then the journal; how many files."""
+    killed), each with its entry; how many files."""
     entries = storage.list(journal)
     for entry in entries:
         with storage.open(entry.key) as stream:
             storage.delete(stream.read().decode())
-    close_journal(storage, journal, entries)
+        storage.delete(entry.key)
     return len(entries)
 
 
-def close_journal(storage, journal: str, entries=None) -> None:
+def close_journal(storage, journal: str) -> None:
     """Delete ``journal`` itself: its files belong to a committed event, or are gone."""
-    for entry in storage.list(journal) if entries is None else entries:
+    for entry in storage.list(journal):
         storage.delete(entry.key)
+
+
+def is_absolute_url(value) -> bool:
+    """Whether ``value`` is plainly an absolute http(s) URL, which names no file of the archive
+    (most URLs of real exports are: told apart without parsing them)."""
+    return type(value) is str and value.startswith(_ABSOLUTE_PREFIXES)
 
 
 def _relative_path(value) -> str | None:
@@ -335,7 +342,7 @@ def _relative_path(value) -> str | None:
         return None
     text = value.strip()
     # Most URLs of real exports are absolute: tell them apart without parsing them.
-    if not text or text.startswith(("https://", "http://", "//")):
+    if not text or text.startswith((*_ABSOLUTE_PREFIXES, "//")):
         return None
     try:
         parts = urlsplit(text)
